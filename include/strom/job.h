@@ -1,0 +1,90 @@
+/*
+ * strom/job.h: declaring and running a job on one machine (the embedded runtime).
+ *
+ * A job is a directed acyclic graph of named operators. Build it with strom_job_new, add
+ * operators (sources are operators with produce()), connect them with edges that say how
+ * events are partitioned, then run it. strom_job_run runs to completion; strom_job_start /
+ * strom_job_wait run it in the background so that the caller can pause it and move key
+ * groups between instances meanwhile.
+ *
+ * Ownership: the job borrows operator descriptors, names and args; they must outlive it.
+ * Thread rule: one thread drives the job object; operator callbacks run on worker threads.
+ * Every function returns 0 or a negative error code; strom_job_errmsg tells the detail of
+ * the last failure (which name, which edge).
+ */
+#ifndef STROM_JOB_H
+#define STROM_JOB_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "strom/operator.h"
+
+enum strom_partition {
+    STROM_FORWARD,   /* instance i -> instance i (equal parallelism) */
+    STROM_BY_KEY,    /* key -> key group -> the instance that owns it */
+    STROM_BROADCAST, /* every event to every instance */
+    STROM_GLOBAL,    /* every event to instance 0 */
+};
+
+struct strom_job_config {
+    unsigned threads;        /* worker threads; 0 = one per core */
+    unsigned key_groups;     /* G, the maximum parallelism; 0 = 256 */
+    unsigned batch_events;   /* events per batch; 0 = 1024 */
+    unsigned ring_batches;   /* capacity of each channel in batches; 0 = 16 */
+};
+
+struct strom_job_stats {
+    uint64_t events_in;  /* events delivered to operators' process(), all operators */
+    uint64_t batches;    /* batches moved through channels */
+    uint64_t stalls;     /* times an instance waited for room in a full channel */
+    double seconds;      /* wall time of the run */
+};
+
+struct strom_job;
+
+/* cfg may be NULL for all defaults. */
+int strom_job_new(struct strom_job **out, const struct strom_job_config *cfg);
+void strom_job_free(struct strom_job *job);
+
+int strom_job_add(struct strom_job *job, const char *name, const struct strom_operator *op,
+                  void *arg, unsigned parallelism);
+int strom_job_connect(struct strom_job *job, const char *from, const char *to,
+                      enum strom_partition how);
+
+/* Validate, start the worker threads and return; the job runs in the background. */
+int strom_job_start(struct strom_job *job);
+/* Wait for the end; returns the job's result (0, or why it failed). */
+int strom_job_wait(struct strom_job *job);
+/* start + wait. */
+int strom_job_run(struct strom_job *job);
+
+/* Stop the sources and wait until every event in flight has been processed. While paused,
+ * key groups may be moved. */
+int strom_job_pause(struct strom_job *job);
+int strom_job_resume(struct strom_job *job);
+
+/* While paused (or before start): which instance of operator `name` owns key group kg. */
+int strom_job_owner(struct strom_job *job, const char *name, unsigned kg, unsigned *instance);
+/* While paused: serialize key group kg of operator `name` (records and timers) from the
+ * instance that owns it, appending to out. */
+int strom_job_snapshot_keygroup(struct strom_job *job, const char *name, unsigned kg,
+                                struct strom_buf *out);
+/* While paused: make `instance` own key group kg, with the state in bytes (from
+ * strom_job_snapshot_keygroup), and route the key group's events to it. The previous owner
+ * forgets the key group. Bytes are checked; on any error nothing changes. */
+int strom_job_restore_keygroup(struct strom_job *job, const char *name, unsigned kg,
+                               unsigned instance, const uint8_t *bytes, size_t len);
+/* While paused: snapshot + restore. */
+int strom_job_move_keygroup(struct strom_job *job, const char *name, unsigned kg,
+                            unsigned instance);
+
+const char *strom_job_errmsg(const struct strom_job *job);
+void strom_job_get_stats(const struct strom_job *job, struct strom_job_stats *st);
+unsigned strom_job_threads(const struct strom_job *job);
+unsigned strom_job_key_groups(const struct strom_job *job);
+
+/* The key group of key in a job with g key groups. */
+unsigned strom_key_group(uint64_t key, unsigned g);
+
+#endif

@@ -1,0 +1,58 @@
+/*
+ * strom/state.h: engine-owned keyed state, as operators see it.
+ *
+ * An operator keeps nothing between callbacks but records in its keyed state. A record is
+ * addressed by (key, ns): key is the event key (it decides the key group, so all records
+ * of one key live and move together), ns is a namespace the operator chooses freely (a
+ * window start, a slice number; 0 when it needs none). A record is record_size bytes, zeroed
+ * when created.
+ *
+ * The engine owns the records: it can snapshot any one key group of an operator instance to
+ * bytes and restore it into another instance (strom_job_move_keygroup), without operator
+ * code doing any I/O. Records that are plain bytes need nothing more. A record that holds a
+ * richer structure through pointers (a sliding-window median, a list) declares a codec: the
+ * engine calls encode to snapshot it, decode to restore it into a zeroed record, and release
+ * when the record is removed or its key group leaves the instance.
+ *
+ * Pointers returned by strom_state_get are valid until the next strom_state_get or
+ * strom_state_remove of the same operator instance (the table may grow and move records).
+ */
+#ifndef STROM_STATE_H
+#define STROM_STATE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* A growable byte buffer: the caller owns it; strom_buf_release frees its memory. */
+struct strom_buf {
+    uint8_t *data;
+    size_t len;
+    size_t cap;
+};
+
+int strom_buf_append(struct strom_buf *b, const void *p, size_t n);
+int strom_buf_put_u32(struct strom_buf *b, uint32_t v); /* little endian */
+int strom_buf_put_u64(struct strom_buf *b, uint64_t v); /* little endian */
+void strom_buf_release(struct strom_buf *b);
+
+/* A bounds-checked reader over bytes it borrows. Every read fails with STROM_E_CORRUPT,
+ * and reads nothing, when fewer bytes remain than it needs. */
+struct strom_reader {
+    const uint8_t *p;
+    size_t left;
+};
+
+int strom_reader_u32(struct strom_reader *r, uint32_t *v);
+int strom_reader_u64(struct strom_reader *r, uint64_t *v);
+int strom_reader_bytes(struct strom_reader *r, void *dst, size_t n);
+
+/* For records that hold pointers. encode appends the record's bytes; decode reads them
+ * back into a zeroed record from a reader limited to exactly those bytes and must consume
+ * them all; release frees what the record points to (also after a failed decode). */
+struct strom_record_codec {
+    int (*encode)(const void *rec, struct strom_buf *out);
+    int (*decode)(void *rec, struct strom_reader *in);
+    void (*release)(void *rec);
+};
+
+#endif
