@@ -1,0 +1,368 @@
+/*
+ * runtime/exec.c: worker threads, the scheduling loop, batch flow, watermarks, pausing.
+ * (The structures and the rules they follow are explained in runtime_int.h.)
+ */
+#include <errno.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "runtime/runtime_int.h"
+#include "state/state.h"
+#include "strom/error.h"
+
+/* Input batches an instance consumes in one turn before the thread moves on: enough to
+ * amortize the turn, few enough that the instances of a thread share it fairly. */
+#define STROM_TURN_BATCHES 8
+
+struct strom_batch *strom_rt__batch_get(struct strom_chan *ch)
+{
+    struct strom_batch *b = strom_ring_pop(&ch->free);
+    if (!b) {
+        b = malloc(ch->from->job->batch_bytes);
+        if (!b)
+            return NULL;
+    }
+    b->next = NULL;
+    b->n = 0;
+    b->flags = 0;
+    b->watermark = STROM_TIME_MIN;
+    atomic_fetch_add(&ch->from->job->busy, 1);
+    return b;
+}
+
+static void batch_done(struct strom_job *job, struct strom_chan *ch, struct strom_batch *b)
+{
+    if (strom_ring_push(&ch->free, b))
+        free(b);
+    /* release: whoever sees busy drop to zero sees everything this batch caused */
+    atomic_fetch_sub(&job->busy, 1);
+}
+
+/* Push the channel's open batch, or queue it behind those already waiting. */
+void strom_rt__send(struct strom_ctx *ctx, struct strom_chan *ch)
+{
+    struct strom_batch *b = ch->open;
+    ch->open = NULL;
+    atomic_fetch_add_explicit(&ctx->job->batches, 1, memory_order_relaxed);
+    if (!ch->ovf_head && !strom_ring_push(&ch->data, b))
+        return;
+    if (ch->ovf_tail)
+        ch->ovf_tail->next = b;
+    else
+        ch->ovf_head = b;
+    ch->ovf_tail = b;
+    ctx->n_ovf++;
+}
+
+/* Try to move overflowing batches into their rings; true when none is left waiting. */
+static bool drain_overflow(struct strom_ctx *ctx)
+{
+    for (unsigned k = 0; k < ctx->n_out && ctx->n_ovf; k++) {
+        struct strom_out *o = &ctx->out[k];
+        for (unsigned j = 0; j < o->to->par; j++) {
+            struct strom_chan *ch = o->dest[j];
+            if (!ch)
+                continue;
+            while (ch->ovf_head && !strom_ring_push(&ch->data, ch->ovf_head)) {
+                ch->ovf_head = ch->ovf_head->next;
+                ctx->n_ovf--;
+            }
+            if (!ch->ovf_head)
+                ch->ovf_tail = NULL;
+        }
+    }
+    return ctx->n_ovf == 0;
+}
+
+/* Push partly filled batches, so that an idle producer never holds events back. */
+static void flush_open(struct strom_ctx *ctx)
+{
+    for (unsigned k = 0; k < ctx->n_out; k++) {
+        struct strom_out *o = &ctx->out[k];
+        for (unsigned j = 0; j < o->to->par; j++)
+            if (o->dest[j] && o->dest[j]->open)
+                strom_rt__send(ctx, o->dest[j]);
+    }
+}
+
+/* Append a watermark or end mark to every output channel and send. */
+int strom_rt__mark_all(struct strom_ctx *ctx, uint32_t flag, int64_t watermark)
+{
+    for (unsigned k = 0; k < ctx->n_out; k++) {
+        struct strom_out *o = &ctx->out[k];
+        for (unsigned j = 0; j < o->to->par; j++) {
+            struct strom_chan *ch = o->dest[j];
+            if (!ch)
+                continue;
+            if (!ch->open && !(ch->open = strom_rt__batch_get(ch)))
+                return -ENOMEM;
+            ch->open->flags |= flag;
+            ch->open->watermark = watermark;
+            strom_rt__send(ctx, ch);
+        }
+    }
+    return 0;
+}
+
+static int fail(struct strom_ctx *ctx, int rc, const char *what)
+{
+    if (!ctx->msg_set)
+        strom_rt__set_error(ctx->job, rc, "%s of '%s' (%s, instance %u) failed: %s", what,
+                            ctx->node->name, ctx->node->op->kind ? ctx->node->op->kind : "?",
+                            ctx->idx, strom_strerror(rc));
+    return strom_rt__fail(ctx->job, rc);
+}
+
+/* The input watermark is the minimum over the input channels; when it advances, fire the
+ * timers it reaches, tell the operator, and pass it on. */
+static int advance(struct strom_ctx *ctx)
+{
+    const struct strom_operator *op = ctx->node->op;
+    int64_t wm = STROM_TIME_MAX;
+    uint64_t key, ns;
+    int64_t t;
+    int rc;
+
+    for (unsigned i = 0; i < ctx->n_in; i++)
+        if (ctx->in[i]->watermark < wm)
+            wm = ctx->in[i]->watermark;
+    if (wm <= ctx->watermark)
+        return 0;
+    ctx->watermark = wm;
+    if (ctx->ks)
+        while (strom_kstate_timer_pop(ctx->ks, wm, &key, &ns, &t) == 1)
+            if (op->on_timer && (rc = op->on_timer(ctx, key, ns, t)))
+                return fail(ctx, rc, "on_timer");
+    if (op->on_watermark && (rc = op->on_watermark(ctx, wm)))
+        return fail(ctx, rc, "on_watermark");
+    if (wm == STROM_TIME_MAX)
+        return 0; /* the end mark follows */
+    return strom_rt__mark_all(ctx, STROM_BATCH_WM, wm);
+}
+
+static int finish(struct strom_ctx *ctx)
+{
+    const struct strom_operator *op = ctx->node->op;
+    int rc;
+    if (op->finish && (rc = op->finish(ctx)))
+        return fail(ctx, rc, "finish");
+    ctx->finished = true;
+    return strom_rt__mark_all(ctx, STROM_BATCH_END, STROM_TIME_MAX);
+}
+
+static int consume(struct strom_ctx *ctx, struct strom_chan *ch, struct strom_batch *b)
+{
+    int rc = 0;
+    if (b->n) {
+        ctx->events_in += b->n;
+        if ((rc = ctx->node->op->process(ctx, b->ev, b->n)))
+            rc = fail(ctx, rc, "process");
+    }
+    if (!rc && (b->flags & STROM_BATCH_WM)) {
+        if (b->watermark > ch->watermark)
+            ch->watermark = b->watermark;
+        rc = advance(ctx);
+    }
+    if (!rc && (b->flags & STROM_BATCH_END)) {
+        ch->watermark = STROM_TIME_MAX;
+        ch->ended = true;
+        if (++ctx->n_ended == ctx->n_in && !(rc = advance(ctx)))
+            rc = finish(ctx);
+    }
+    batch_done(ctx->job, ch, b);
+    return rc;
+}
+
+static int source_step(struct strom_ctx *ctx, bool *progress)
+{
+    struct strom_job *job = ctx->job;
+    int rc;
+
+    /* busy before paused: see "Pausing" in runtime_int.h */
+    atomic_fetch_add(&job->busy, 1);
+    if (atomic_load(&job->paused)) {
+        atomic_fetch_sub(&job->busy, 1);
+        flush_open(ctx); /* the pause waits for these batches too */
+        return 0;
+    }
+    *progress = true;
+    rc = ctx->node->op->produce(ctx);
+    if (rc == STROM_END) {
+        ctx->source_done = true;
+        ctx->watermark = STROM_TIME_MAX;
+        rc = finish(ctx);
+    } else if (rc) {
+        rc = fail(ctx, rc, "produce");
+    }
+    atomic_fetch_sub(&job->busy, 1);
+    return rc;
+}
+
+/* One turn of one instance. */
+static int step(struct strom_ctx *ctx, bool *progress)
+{
+    unsigned taken = 0;
+    int rc;
+
+    if (ctx->n_ovf) {
+        if (!drain_overflow(ctx)) {
+            ctx->stalls++;
+            return 0;
+        }
+        *progress = true;
+    }
+    if (ctx->node->op->produce)
+        return source_step(ctx, progress);
+    while (taken < STROM_TURN_BATCHES && !ctx->n_ovf && !ctx->finished) {
+        bool got = false;
+        for (unsigned k = 0; k < ctx->n_in && taken < STROM_TURN_BATCHES; k++) {
+            struct strom_chan *ch = ctx->in[ctx->next_in];
+            struct strom_batch *b = ch->ended ? NULL : strom_ring_pop(&ch->data);
+            ctx->next_in = ctx->next_in + 1 == ctx->n_in ? 0 : ctx->next_in + 1;
+            if (!b)
+                continue;
+            got = true;
+            taken++;
+            if ((rc = consume(ctx, ch, b)))
+                return rc;
+            if (ctx->n_ovf || ctx->finished)
+                break;
+        }
+        if (!got)
+            break;
+    }
+    if (taken)
+        *progress = true;
+    else
+        flush_open(ctx);
+    return 0;
+}
+
+struct worker {
+    struct strom_job *job;
+    unsigned id;
+};
+
+static void backoff(unsigned idle)
+{
+    if (idle < 32) {
+        sched_yield();
+    } else {
+        unsigned us = idle < 64 ? 20 : idle < 256 ? 100 : 500;
+        struct timespec ts = {0, (long)us * 1000};
+        nanosleep(&ts, NULL);
+    }
+}
+
+static void *worker_main(void *arg)
+{
+    struct worker *w = arg;
+    struct strom_job *job = w->job;
+    unsigned id = w->id, idle = 0;
+
+    free(w);
+    for (;;) {
+        bool progress = false, all_done = true;
+        if (atomic_load_explicit(&job->stop, memory_order_relaxed))
+            break;
+        for (unsigned i = 0; i < job->n_all; i++) {
+            struct strom_ctx *c = job->all[i];
+            int rc;
+            if (c->thread != id || (c->finished && !c->n_ovf))
+                continue;
+            all_done = false;
+            if ((rc = step(c, &progress))) {
+                atomic_store(&job->stop, 1);
+                break;
+            }
+        }
+        if (all_done)
+            break;
+        idle = progress ? 0 : idle + 1;
+        if (idle)
+            backoff(idle);
+    }
+    return NULL;
+}
+
+int strom_rt__start_threads(struct strom_job *job)
+{
+    unsigned n = job->cfg.threads;
+    int rc = 0;
+
+    for (unsigned i = 0; i < job->n_all && !rc; i++) {
+        struct strom_ctx *c = job->all[i];
+        if (c->node->op->open && (rc = c->node->op->open(c)))
+            rc = fail(c, rc, "open");
+        else
+            c->opened = true;
+    }
+    job->threads = calloc(n, sizeof *job->threads);
+    if (!rc && !job->threads)
+        rc = -ENOMEM;
+    job->t_start = strom_rt__now();
+    for (unsigned i = 0; i < n && !rc; i++) {
+        struct worker *w = malloc(sizeof *w);
+        if (!w) {
+            rc = -ENOMEM;
+            break;
+        }
+        *w = (struct worker){job, i};
+        if ((rc = -pthread_create(&job->threads[i], NULL, worker_main, w))) {
+            free(w);
+            break;
+        }
+        job->n_threads_started++;
+    }
+    if (rc) {
+        strom_rt__set_error(job, rc, "cannot start the job: %s", strom_strerror(rc));
+        strom_rt__fail(job, rc);
+    }
+    return rc;
+}
+
+int strom_job_wait(struct strom_job *job)
+{
+    if (!job || !job->started)
+        return STROM_E_BADSTATE;
+    if (!job->joined) {
+        for (unsigned i = 0; i < job->n_threads_started; i++)
+            pthread_join(job->threads[i], NULL);
+        job->seconds = strom_rt__now() - job->t_start;
+        for (unsigned i = 0; i < job->n_all; i++) {
+            struct strom_ctx *c = job->all[i];
+            if (c->opened && c->node->op->close)
+                c->node->op->close(c);
+            c->opened = false;
+        }
+        job->joined = true;
+    }
+    return atomic_load(&job->result);
+}
+
+int strom_job_pause(struct strom_job *job)
+{
+    if (!job || !job->started || job->joined)
+        return STROM_E_BADSTATE;
+    atomic_store(&job->paused, 1);
+    while (atomic_load(&job->busy) != 0) {
+        struct timespec ts = {0, 100000};
+        if (atomic_load(&job->stop))
+            break;
+        nanosleep(&ts, NULL);
+    }
+    job->quiesced = atomic_load(&job->busy) == 0 && !atomic_load(&job->result);
+    return atomic_load(&job->result);
+}
+
+int strom_job_resume(struct strom_job *job)
+{
+    if (!job || !job->started || !atomic_load(&job->paused))
+        return STROM_E_BADSTATE;
+    job->quiesced = false;
+    atomic_store(&job->paused, 0);
+    return 0;
+}

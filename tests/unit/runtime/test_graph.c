@@ -1,0 +1,180 @@
+/* Bad use of the job API gets an error code and a message that names the culprit, never a
+ * crash: unknown names, cycles, zero or excessive parallelism, and the like. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <string.h>
+
+#include "strom/error.h"
+#include "strom/job.h"
+
+static int nop_process(struct strom_ctx *c, const struct strom_event *e, size_t n)
+{
+    (void)c; (void)e; (void)n;
+    return 0;
+}
+static int nop_produce(struct strom_ctx *c) { (void)c; return STROM_END; }
+
+static const struct strom_operator src = {.kind = "src", .produce = nop_produce};
+static const struct strom_operator op = {.kind = "op", .process = nop_process};
+static const struct strom_operator empty = {.kind = "empty"};
+
+static struct strom_job *new_job(void)
+{
+    struct strom_job *job;
+    assert_int_equal(strom_job_new(&job, NULL), 0);
+    return job;
+}
+
+#define assert_msg(job, s)                                                         \
+    do {                                                                           \
+        if (!strstr(strom_job_errmsg(job), s))                                     \
+            fail_msg("message '%s' lacks '%s'", strom_job_errmsg(job), s);         \
+    } while (0)
+
+static void test_unknown_operator_name(void **st)
+{
+    struct strom_job *job = new_job();
+    (void)st;
+    assert_int_equal(strom_job_add(job, "a", &src, NULL, 1), 0);
+    assert_int_equal(strom_job_connect(job, "a", "missing", STROM_FORWARD), STROM_E_NOTFOUND);
+    assert_msg(job, "missing");
+    assert_int_equal(strom_job_connect(job, "ghost", "a", STROM_FORWARD), STROM_E_NOTFOUND);
+    assert_msg(job, "ghost");
+    assert_int_equal(strom_job_connect(job, NULL, "a", STROM_FORWARD), STROM_E_NOTFOUND);
+    strom_job_free(job);
+}
+
+static void test_cycle(void **st)
+{
+    struct strom_job *job = new_job();
+    (void)st;
+    assert_int_equal(strom_job_add(job, "s", &src, NULL, 1), 0);
+    assert_int_equal(strom_job_add(job, "a", &op, NULL, 1), 0);
+    assert_int_equal(strom_job_add(job, "b", &op, NULL, 1), 0);
+    assert_int_equal(strom_job_add(job, "c", &op, NULL, 1), 0);
+    assert_int_equal(strom_job_connect(job, "s", "a", STROM_BY_KEY), 0);
+    assert_int_equal(strom_job_connect(job, "a", "b", STROM_BY_KEY), 0);
+    assert_int_equal(strom_job_connect(job, "b", "c", STROM_BY_KEY), 0);
+    assert_int_equal(strom_job_connect(job, "c", "a", STROM_BY_KEY), 0);
+    assert_int_equal(strom_job_run(job), STROM_E_CYCLE);
+    assert_msg(job, "cycle");
+    strom_job_free(job);
+
+    job = new_job(); /* a self-loop is a cycle too */
+    assert_int_equal(strom_job_add(job, "s", &src, NULL, 1), 0);
+    assert_int_equal(strom_job_add(job, "a", &op, NULL, 1), 0);
+    assert_int_equal(strom_job_connect(job, "s", "a", STROM_BY_KEY), 0);
+    assert_int_equal(strom_job_connect(job, "a", "a", STROM_BY_KEY), 0);
+    assert_int_equal(strom_job_run(job), STROM_E_CYCLE);
+    strom_job_free(job);
+}
+
+static void test_bad_parallelism(void **st)
+{
+    struct strom_job_config cfg = {.key_groups = 16};
+    struct strom_job *job = new_job();
+    (void)st;
+    assert_int_equal(strom_job_add(job, "z", &src, NULL, 0), STROM_E_PARALLELISM);
+    assert_msg(job, "'z'");
+    assert_int_equal(strom_job_add(job, "big", &src, NULL, 100000), STROM_E_PARALLELISM);
+    strom_job_free(job);
+    assert_int_equal(strom_job_new(&job, &cfg), 0);
+    /* more instances than key groups would leave some instance without state */
+    assert_int_equal(strom_job_add(job, "a", &op, NULL, 17), STROM_E_PARALLELISM);
+    assert_int_equal(strom_job_add(job, "s", &src, NULL, 2), 0);
+    assert_int_equal(strom_job_add(job, "a", &op, NULL, 3), 0);
+    assert_int_equal(strom_job_connect(job, "s", "a", STROM_FORWARD), 0);
+    assert_int_equal(strom_job_run(job), STROM_E_PARALLELISM);
+    assert_msg(job, "forward");
+    strom_job_free(job);
+}
+
+static void test_other_misuse(void **st)
+{
+    struct strom_job_config bad = {.key_groups = 1u << 20};
+    struct strom_job *job = new_job();
+    unsigned inst;
+    (void)st;
+    assert_int_equal(strom_job_add(job, "", &src, NULL, 1), STROM_E_INVAL);
+    assert_int_equal(strom_job_add(job, NULL, &src, NULL, 1), STROM_E_INVAL);
+    assert_int_equal(strom_job_add(job, "x", NULL, NULL, 1), STROM_E_INVAL);
+    assert_int_equal(strom_job_add(job, "x", &empty, NULL, 1), STROM_E_INVAL);
+    assert_int_equal(strom_job_add(job, "s", &src, NULL, 1), 0);
+    assert_int_equal(strom_job_add(job, "s", &op, NULL, 1), STROM_E_EXISTS);
+    assert_int_equal(strom_job_add(job, "a", &op, NULL, 1), 0);
+    assert_int_equal(strom_job_connect(job, "s", "a", (enum strom_partition)42), STROM_E_INVAL);
+    assert_int_equal(strom_job_connect(job, "s", "a", STROM_BY_KEY), 0);
+    assert_int_equal(strom_job_connect(job, "s", "a", STROM_BY_KEY), STROM_E_EXISTS);
+    assert_int_equal(strom_job_wait(job), STROM_E_BADSTATE);
+    assert_int_equal(strom_job_pause(job), STROM_E_BADSTATE);
+    assert_int_equal(strom_job_owner(job, "a", 0, &inst), STROM_E_INVAL);
+    assert_int_equal(strom_job_run(job), 0);
+    assert_int_equal(strom_job_run(job), STROM_E_BADSTATE);
+    assert_int_equal(strom_job_add(job, "late", &op, NULL, 1), STROM_E_BADSTATE);
+    strom_job_free(job);
+
+    assert_int_equal(strom_job_new(&job, &bad), STROM_E_INVAL);
+    assert_null(job);
+
+    job = new_job(); /* an operator with no input, a source with one, an empty job */
+    assert_int_equal(strom_job_run(job), STROM_E_GRAPH);
+    strom_job_free(job);
+    job = new_job();
+    assert_int_equal(strom_job_add(job, "s", &src, NULL, 1), 0);
+    assert_int_equal(strom_job_add(job, "orphan", &op, NULL, 1), 0);
+    assert_int_equal(strom_job_run(job), STROM_E_GRAPH);
+    assert_msg(job, "orphan");
+    strom_job_free(job);
+    job = new_job();
+    assert_int_equal(strom_job_add(job, "s", &src, NULL, 1), 0);
+    assert_int_equal(strom_job_add(job, "t", &src, NULL, 1), 0);
+    assert_int_equal(strom_job_connect(job, "s", "t", STROM_FORWARD), 0);
+    assert_int_equal(strom_job_run(job), STROM_E_GRAPH);
+    assert_msg(job, "'t'");
+    strom_job_free(job);
+    strom_job_free(NULL);
+    assert_string_equal(strom_strerror(STROM_E_CYCLE), "the job graph has a cycle");
+    assert_string_equal(strom_errname(STROM_E_CYCLE), "STROM_E_CYCLE");
+    assert_string_equal(strom_errname(-12), "ENOMEM");
+}
+
+/* An operator that fails stops the job with its code and message. */
+static int failing_process(struct strom_ctx *c, const struct strom_event *e, size_t n)
+{
+    (void)e; (void)n;
+    return strom_ctx_fail(c, STROM_E_OPERATOR, "bad event in '%s'", strom_ctx_name(c));
+}
+static int one_produce(struct strom_ctx *c)
+{
+    struct strom_event ev = {0};
+    int rc = strom_emit(c, &ev);
+    return rc ? rc : STROM_END;
+}
+static void test_operator_failure_stops_job(void **st)
+{
+    static const struct strom_operator one = {.kind = "one", .produce = one_produce};
+    static const struct strom_operator bad = {.kind = "bad", .process = failing_process};
+    struct strom_job *job = new_job();
+    (void)st;
+    assert_int_equal(strom_job_add(job, "s", &one, NULL, 2), 0);
+    assert_int_equal(strom_job_add(job, "f", &bad, NULL, 2), 0);
+    assert_int_equal(strom_job_connect(job, "s", "f", STROM_BY_KEY), 0);
+    assert_int_equal(strom_job_run(job), STROM_E_OPERATOR);
+    assert_string_equal(strom_job_errmsg(job), "bad event in 'f'");
+    strom_job_free(job);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_unknown_operator_name),
+        cmocka_unit_test(test_cycle),
+        cmocka_unit_test(test_bad_parallelism),
+        cmocka_unit_test(test_other_misuse),
+        cmocka_unit_test(test_operator_failure_stops_job),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
