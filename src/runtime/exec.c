@@ -66,8 +66,12 @@ static bool drain_overflow(struct strom_ctx *ctx)
             struct strom_chan *ch = o->dest[j];
             if (!ch)
                 continue;
-            while (ch->ovf_head && !strom_ring_push(&ch->data, ch->ovf_head)) {
-                ch->ovf_head = ch->ovf_head->next;
+            while (ch->ovf_head) {
+                /* once pushed, the batch belongs to the consumer: read next before */
+                struct strom_batch *b = ch->ovf_head, *next = b->next;
+                if (strom_ring_push(&ch->data, b))
+                    break;
+                ch->ovf_head = next;
                 ctx->n_ovf--;
             }
             if (!ch->ovf_head)
@@ -345,16 +349,18 @@ int strom_job_wait(struct strom_job *job)
 
 int strom_job_pause(struct strom_job *job)
 {
+    bool idle;
     if (!job || !job->started || job->joined)
         return STROM_E_BADSTATE;
     atomic_store(&job->paused, 1);
-    while (atomic_load(&job->busy) != 0) {
+    /* Once zero is seen, nothing is in flight; a paused source may still bump the count
+     * for an instant afterwards (it looks at the flag after counting itself), so zero is
+     * taken as seen, not read again. */
+    while (!(idle = atomic_load(&job->busy) == 0) && !atomic_load(&job->stop)) {
         struct timespec ts = {0, 100000};
-        if (atomic_load(&job->stop))
-            break;
         nanosleep(&ts, NULL);
     }
-    job->quiesced = atomic_load(&job->busy) == 0 && !atomic_load(&job->result);
+    job->quiesced = idle && !atomic_load(&job->result);
     return atomic_load(&job->result);
 }
 
