@@ -1,0 +1,110 @@
+/* tests/unit/state/test_buf.c: struct strom_buf and struct strom_reader (strom/state.h). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "strom/error.h"
+#include "strom/state.h"
+
+static void test_put_little_endian(void **unused)
+{
+    struct strom_buf b = {0};
+    static const uint8_t want[] = {0x04, 0x03, 0x02, 0x01, 0x08, 0x07, 0x06,
+                                   0x05, 0x04, 0x03, 0x02, 0x01, 'x',  'y'};
+    (void)unused;
+
+    assert_int_equal(strom_buf_put_u32(&b, 0x01020304), 0);
+    assert_int_equal(strom_buf_put_u64(&b, 0x0102030405060708ULL), 0);
+    assert_int_equal(strom_buf_append(&b, "xy", 2), 0);
+    assert_int_equal(b.len, sizeof want);
+    assert_memory_equal(b.data, want, sizeof want);
+    assert_true(b.cap >= b.len);
+    strom_buf_release(&b);
+    assert_null(b.data);
+    assert_int_equal(b.len, 0);
+    assert_int_equal(b.cap, 0);
+}
+
+static void test_append_grows(void **unused)
+{
+    struct strom_buf b = {0};
+    (void)unused;
+
+    /* Byte by byte through many doublings, then a block larger than the capacity. */
+    for (unsigned i = 0; i < 100000; i++) {
+        uint8_t c = (uint8_t)(i * 7);
+        assert_int_equal(strom_buf_append(&b, &c, 1), 0);
+    }
+    assert_int_equal(b.len, 100000);
+    for (unsigned i = 0; i < 100000; i++)
+        assert_int_equal(b.data[i], (uint8_t)(i * 7));
+    static uint8_t big[1 << 20];
+    memset(big, 0xab, sizeof big);
+    assert_int_equal(strom_buf_append(&b, big, sizeof big), 0);
+    assert_int_equal(b.len, 100000 + sizeof big);
+    assert_int_equal(b.data[100000 + sizeof big - 1], 0xab);
+    assert_int_equal(b.data[99999], (uint8_t)(99999 * 7));
+    /* Appending nothing, even from NULL, changes nothing. */
+    assert_int_equal(strom_buf_append(&b, NULL, 0), 0);
+    assert_int_equal(b.len, 100000 + sizeof big);
+    strom_buf_release(&b);
+}
+
+static void test_reader(void **unused)
+{
+    static const uint8_t bytes[] = {0x04, 0x03, 0x02, 0x01, 0x08, 0x07, 0x06, 0x05,
+                                    0x04, 0x03, 0x02, 0xf1, 'a',  'b',  'c'};
+    struct strom_reader r = {bytes, sizeof bytes};
+    uint32_t u32;
+    uint64_t u64;
+    char s[4] = {0};
+    (void)unused;
+
+    assert_int_equal(strom_reader_u32(&r, &u32), 0);
+    assert_int_equal(u32, 0x01020304);
+    assert_int_equal(r.left, 11);
+    assert_int_equal(strom_reader_u64(&r, &u64), 0);
+    assert_true(u64 == 0xf102030405060708ULL);
+    assert_int_equal(r.left, 3);
+    /* Too few bytes: refused, nothing consumed, output untouched. */
+    u64 = 42;
+    assert_int_equal(strom_reader_u64(&r, &u64), STROM_E_CORRUPT);
+    assert_true(u64 == 42);
+    u32 = 7;
+    assert_int_equal(strom_reader_u32(&r, &u32), STROM_E_CORRUPT);
+    assert_int_equal(u32, 7);
+    assert_int_equal(strom_reader_bytes(&r, s, 4), STROM_E_CORRUPT);
+    assert_int_equal(r.left, 3);
+    assert_ptr_equal(r.p, bytes + 12);
+    assert_int_equal(strom_reader_bytes(&r, s, 3), 0);
+    assert_string_equal(s, "abc");
+    assert_int_equal(r.left, 0);
+    assert_int_equal(strom_reader_bytes(&r, NULL, 0), 0);
+    assert_int_equal(strom_reader_u32(&r, &u32), STROM_E_CORRUPT);
+}
+
+static void test_empty_reader(void **unused)
+{
+    struct strom_reader r = {NULL, 0};
+    uint32_t u32;
+    (void)unused;
+
+    assert_int_equal(strom_reader_bytes(&r, NULL, 0), 0);
+    assert_int_equal(strom_reader_u32(&r, &u32), STROM_E_CORRUPT);
+    assert_null(r.p);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_put_little_endian),
+        cmocka_unit_test(test_append_grows),
+        cmocka_unit_test(test_reader),
+        cmocka_unit_test(test_empty_reader),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
