@@ -218,6 +218,8 @@ static int step(struct strom_ctx *ctx, bool *progress)
         }
         *progress = true;
     }
+    if (ctx->finished) /* it had only its last batches to hand over */
+        return 0;
     if (ctx->node->op->produce)
         return source_step(ctx, progress);
     while (taken < STROM_TURN_BATCHES && !ctx->n_ovf && !ctx->finished) {

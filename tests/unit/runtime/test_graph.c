@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <stdatomic.h>
 #include <string.h>
 
 #include "strom/error.h"
@@ -167,6 +168,45 @@ static void test_operator_failure_stops_job(void **st)
     strom_job_free(job);
 }
 
+/* A source is not called again once it has said STROM_END, even while its last batches
+ * wait for room downstream. */
+struct once {
+    _Atomic int ended[4];
+};
+static int once_produce(struct strom_ctx *c)
+{
+    struct once *o = strom_ctx_arg(c);
+    unsigned i = strom_ctx_instance(c);
+    if (atomic_load(&o->ended[i]))
+        return strom_ctx_fail(c, STROM_E_BADSTATE, "produce called after STROM_END");
+    for (int k = 0; k < 1024; k++) {
+        struct strom_event ev = {.key = (uint64_t)k};
+        int rc = strom_emit(c, &ev);
+        if (rc)
+            return rc;
+    }
+    atomic_store(&o->ended[i], 1);
+    return STROM_END;
+}
+static void test_source_not_called_after_end(void **st)
+{
+    static const struct strom_operator src1 = {.kind = "once", .produce = once_produce};
+    struct strom_job_config cfg = {.threads = 2, .ring_batches = 2, .batch_events = 16};
+    (void)st;
+    for (int round = 0; round < 20; round++) {
+        struct once o = {0};
+        struct strom_job *job;
+        assert_int_equal(strom_job_new(&job, &cfg), 0);
+        assert_int_equal(strom_job_add(job, "s", &src1, &o, 4), 0);
+        assert_int_equal(strom_job_add(job, "a", &op, NULL, 3), 0);
+        assert_int_equal(strom_job_connect(job, "s", "a", STROM_BY_KEY), 0);
+        int rc = strom_job_run(job);
+        if (rc)
+            fail_msg("%s: %s", strom_strerror(rc), strom_job_errmsg(job));
+        strom_job_free(job);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -175,6 +215,7 @@ int main(void)
         cmocka_unit_test(test_bad_parallelism),
         cmocka_unit_test(test_other_misuse),
         cmocka_unit_test(test_operator_failure_stops_job),
+        cmocka_unit_test(test_source_not_called_after_end),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
