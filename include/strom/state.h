@@ -16,6 +16,8 @@
  *
  * Pointers returned by strom_state_get are valid until the next strom_state_get or
  * strom_state_remove of the same operator instance (the table may grow and move records).
+ * Records are 8-byte aligned: a record type that needs more (long double, __int128, SIMD
+ * vectors) must hold it through a pointer and a codec.
  */
 #ifndef STROM_STATE_H
 #define STROM_STATE_H
