@@ -51,6 +51,10 @@ struct strom_operator {
 
 /* Emit an event on every output edge (partitioned as each edge says). */
 int strom_emit(struct strom_ctx *ctx, const struct strom_event *ev);
+/* Emit an event on one output edge: port k is the k-th edge connected from this operator
+ * (in the order of strom_job_connect calls). STROM_E_INVAL for a port that does not exist.
+ * Watermarks always go to every port. */
+int strom_emit_to(struct strom_ctx *ctx, unsigned port, const struct strom_event *ev);
 /* Sources only: promise that no event with time <= watermark follows from this instance. */
 int strom_emit_watermark(struct strom_ctx *ctx, int64_t watermark);
 

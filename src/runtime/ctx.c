@@ -24,30 +24,41 @@ static inline int append(struct strom_ctx *ctx, struct strom_chan *ch,
     return 0;
 }
 
+static inline int emit_out(struct strom_ctx *ctx, struct strom_out *o,
+                           const struct strom_event *ev)
+{
+    int rc = 0;
+    switch (o->how) {
+    case STROM_BY_KEY: {
+        uint32_t kg = strom_hash_keygroup(strom_hash64(ev->key), ctx->job->cfg.key_groups);
+        return append(ctx, o->dest[o->to->owner[kg]], ev);
+    }
+    case STROM_FORWARD:
+        return append(ctx, o->dest[ctx->idx], ev);
+    case STROM_GLOBAL:
+        return append(ctx, o->dest[0], ev);
+    case STROM_BROADCAST:
+        for (unsigned j = 0; j < o->to->par && !rc; j++)
+            rc = append(ctx, o->dest[j], ev);
+        break;
+    }
+    return rc;
+}
+
 int strom_emit(struct strom_ctx *ctx, const struct strom_event *ev)
 {
     int rc = 0;
-    for (unsigned k = 0; k < ctx->n_out && !rc; k++) {
-        struct strom_out *o = &ctx->out[k];
-        switch (o->how) {
-        case STROM_BY_KEY: {
-            uint32_t kg = strom_hash_keygroup(strom_hash64(ev->key), ctx->job->cfg.key_groups);
-            rc = append(ctx, o->dest[o->to->owner[kg]], ev);
-            break;
-        }
-        case STROM_FORWARD:
-            rc = append(ctx, o->dest[ctx->idx], ev);
-            break;
-        case STROM_GLOBAL:
-            rc = append(ctx, o->dest[0], ev);
-            break;
-        case STROM_BROADCAST:
-            for (unsigned j = 0; j < o->to->par && !rc; j++)
-                rc = append(ctx, o->dest[j], ev);
-            break;
-        }
-    }
+    for (unsigned k = 0; k < ctx->n_out && !rc; k++)
+        rc = emit_out(ctx, &ctx->out[k], ev);
     return rc;
+}
+
+int strom_emit_to(struct strom_ctx *ctx, unsigned port, const struct strom_event *ev)
+{
+    if (port >= ctx->n_out)
+        return strom_ctx_fail(ctx, STROM_E_INVAL, "'%s' has no output port %u (it has %u)",
+                              ctx->node->name, port, ctx->n_out);
+    return emit_out(ctx, &ctx->out[port], ev);
 }
 
 int strom_emit_watermark(struct strom_ctx *ctx, int64_t watermark)

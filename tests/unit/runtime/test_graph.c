@@ -207,6 +207,89 @@ static void test_source_not_called_after_end(void **st)
     }
 }
 
+/* strom_emit_to sends to one port: the k-th edge connected from the operator. */
+struct ports {
+    _Atomic uint64_t got[2], sum[2];
+};
+static int hundred_produce(struct strom_ctx *c)
+{
+    for (uint64_t k = 0; k < 100; k++) {
+        struct strom_event ev = {.key = k};
+        int rc = strom_emit(c, &ev);
+        if (rc)
+            return rc;
+    }
+    return STROM_END;
+}
+static int split_process(struct strom_ctx *c, const struct strom_event *e, size_t n)
+{
+    int rc = 0;
+    for (size_t i = 0; i < n && !rc; i++)
+        rc = strom_emit_to(c, e[i].key == 99 ? 7 : (unsigned)(e[i].key & 1), &e[i]);
+    return rc;
+}
+static int count_process(struct strom_ctx *c, const struct strom_event *e, size_t n)
+{
+    struct ports *p = strom_ctx_arg(c);
+    int which = strom_ctx_name(c)[1] - '0';
+    for (size_t i = 0; i < n; i++) {
+        atomic_fetch_add(&p->got[which], 1);
+        atomic_fetch_add(&p->sum[which], e[i].key);
+    }
+    return 0;
+}
+static void test_emit_to_port(void **st)
+{
+    static const struct strom_operator gen = {.kind = "gen", .produce = hundred_produce};
+    static const struct strom_operator split = {.kind = "split", .process = split_process};
+    static const struct strom_operator count = {.kind = "count", .process = count_process};
+    struct ports p = {0};
+    struct strom_job *job = new_job();
+    (void)st;
+    assert_int_equal(strom_job_add(job, "g", &gen, NULL, 1), 0);
+    assert_int_equal(strom_job_add(job, "s", &split, NULL, 2), 0);
+    assert_int_equal(strom_job_add(job, "c0", &count, &p, 1), 0);
+    assert_int_equal(strom_job_add(job, "c1", &count, &p, 1), 0);
+    assert_int_equal(strom_job_connect(job, "g", "s", STROM_BY_KEY), 0);
+    assert_int_equal(strom_job_connect(job, "s", "c0", STROM_GLOBAL), 0); /* port 0 */
+    assert_int_equal(strom_job_connect(job, "s", "c1", STROM_GLOBAL), 0); /* port 1 */
+    /* key 99 goes to port 7, which does not exist: the job fails, naming it */
+    assert_int_equal(strom_job_run(job), STROM_E_INVAL);
+    assert_msg(job, "no output port 7");
+    /* keys 0..98 were routed by parity before or while that happened */
+    assert_true(atomic_load(&p.got[0]) <= 50 && atomic_load(&p.got[1]) <= 49);
+    strom_job_free(job);
+}
+static int split_ok(struct strom_ctx *c, const struct strom_event *e, size_t n)
+{
+    int rc = 0;
+    for (size_t i = 0; i < n && !rc; i++)
+        rc = strom_emit_to(c, (unsigned)(e[i].key & 1), &e[i]);
+    return rc;
+}
+static void test_emit_to_port_counts(void **st)
+{
+    static const struct strom_operator gen = {.kind = "gen", .produce = hundred_produce};
+    static const struct strom_operator split = {.kind = "split", .process = split_ok};
+    static const struct strom_operator count = {.kind = "count", .process = count_process};
+    struct ports p = {0};
+    struct strom_job *job = new_job();
+    (void)st;
+    assert_int_equal(strom_job_add(job, "g", &gen, NULL, 1), 0);
+    assert_int_equal(strom_job_add(job, "s", &split, NULL, 2), 0);
+    assert_int_equal(strom_job_add(job, "c0", &count, &p, 1), 0);
+    assert_int_equal(strom_job_add(job, "c1", &count, &p, 1), 0);
+    assert_int_equal(strom_job_connect(job, "g", "s", STROM_BY_KEY), 0);
+    assert_int_equal(strom_job_connect(job, "s", "c0", STROM_GLOBAL), 0);
+    assert_int_equal(strom_job_connect(job, "s", "c1", STROM_GLOBAL), 0);
+    assert_int_equal(strom_job_run(job), 0);
+    assert_int_equal(atomic_load(&p.got[0]), 50);
+    assert_int_equal(atomic_load(&p.got[1]), 50);
+    assert_int_equal(atomic_load(&p.sum[0]), 2450); /* 0 + 2 + ... + 98 */
+    assert_int_equal(atomic_load(&p.sum[1]), 2500); /* 1 + 3 + ... + 99 */
+    strom_job_free(job);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -216,6 +299,8 @@ int main(void)
         cmocka_unit_test(test_other_misuse),
         cmocka_unit_test(test_operator_failure_stops_job),
         cmocka_unit_test(test_source_not_called_after_end),
+        cmocka_unit_test(test_emit_to_port),
+        cmocka_unit_test(test_emit_to_port_counts),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
