@@ -4,8 +4,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 dir=${1:-build}
+mkdir -p "$dir"
 shift || true
-cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo "$@" >"$dir.cmake.log" 2>&1 \
-  || { cat "$dir.cmake.log"; exit 1; }
-cmake --build "$dir" -j "$(nproc)" -- --no-print-directory >"$dir.build.log" 2>&1 \
-  || { cat "$dir.build.log"; exit 1; }
+cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo "$@" >"$dir/configure.log" 2>&1 \
+  || { cat "$dir/configure.log"; exit 1; }
+cmake --build "$dir" -j "$(nproc)" -- --no-print-directory >"$dir/build.log" 2>&1 \
+  || { cat "$dir/build.log"; exit 1; }

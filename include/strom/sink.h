@@ -2,8 +2,8 @@
  * strom/sink.h: the ordered file sink.
  *
  * It buffers the events it receives and, each time its watermark advances to w, writes the
- * events with time <= w sorted by (time, key, v[0], v[1]), one line each through the format
- * callback; at the end it writes what is left, sorted the same way. Since an operator that
+ * events with time <= w sorted by (time, key, v[0], v[1], v[2]), one line each through the
+ * format callback; at the end it writes what is left, sorted the same way. Since an operator that
  * emits on watermarks emits the same set of events before each watermark whatever the
  * parallelism, the file is then the same bytes whatever the parallelism.
  *

@@ -2,7 +2,7 @@
  * io/file_sink.c: the ordered file sink (strom/sink.h).
  *
  * Events wait in a buffer until the watermark passes their time; then they are sorted by
- * (time, key, v[0], v[1]) and written. Sorting whole watermark steps makes the file a
+ * (time, key, v[0], v[1], v[2]) and written. Sorting whole watermark steps makes the file a
  * function of the set of events, not of the order in which parallel upstream instances
  * delivered them. Memory: the buffer holds the events of one watermark step.
  */
@@ -30,6 +30,8 @@ static int cmp_event(const void *pa, const void *pb)
         return a->v[0] < b->v[0] ? -1 : 1;
     if (a->v[1] != b->v[1])
         return a->v[1] < b->v[1] ? -1 : 1;
+    if (a->v[2] != b->v[2])
+        return a->v[2] < b->v[2] ? -1 : 1;
     return 0;
 }
 
