@@ -56,6 +56,9 @@ int strom_job_connect(struct strom_job *job, const char *from, const char *to,
 int strom_job_start(struct strom_job *job);
 /* Wait for the end; returns the job's result (0, or why it failed). */
 int strom_job_wait(struct strom_job *job);
+/* Non-zero once the job has ended (finished or failed): strom_job_wait then returns at
+ * once. For a thread that watches progress while the job runs. */
+int strom_job_done(const struct strom_job *job);
 /* start + wait. */
 int strom_job_run(struct strom_job *job);
 

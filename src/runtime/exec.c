@@ -291,6 +291,7 @@ static void *worker_main(void *arg)
         if (idle)
             backoff(idle);
     }
+    atomic_fetch_sub(&job->running, 1);
     return NULL;
 }
 
@@ -317,7 +318,9 @@ int strom_rt__start_threads(struct strom_job *job)
             break;
         }
         *w = (struct worker){job, i};
+        atomic_fetch_add(&job->running, 1);
         if ((rc = -pthread_create(&job->threads[i], NULL, worker_main, w))) {
+            atomic_fetch_sub(&job->running, 1);
             free(w);
             break;
         }
@@ -347,6 +350,12 @@ int strom_job_wait(struct strom_job *job)
         job->joined = true;
     }
     return atomic_load(&job->result);
+}
+
+int strom_job_done(const struct strom_job *job)
+{
+    return job && job->started &&
+           atomic_load(&((struct strom_job *)job)->running) == 0;
 }
 
 int strom_job_pause(struct strom_job *job)

@@ -126,6 +126,7 @@ struct strom_job {
     bool started, joined;
     bool quiesced; /* paused and nothing in flight: key groups may move */
     _Atomic int stop;
+    _Atomic unsigned running; /* worker threads that have not exited */
     _Atomic int paused;
     _Atomic long busy;
     _Atomic int result;
