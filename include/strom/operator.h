@@ -43,13 +43,17 @@ struct strom_operator {
     int (*process)(struct strom_ctx *ctx, const struct strom_event *ev, size_t n);
     int (*on_timer)(struct strom_ctx *ctx, uint64_t key, uint64_t ns, int64_t time);
     int (*on_watermark)(struct strom_ctx *ctx, int64_t watermark);
-    /* After the last input (all timers have fired); may still emit. */
+    /* After the last input (all timers have fired); may still emit, with time
+     * STROM_TIME_MAX: every event must be later than the watermarks already passed on. */
     int (*finish)(struct strom_ctx *ctx);
     /* Always called once for an instance that was opened, to free instance-local data. */
     void (*close)(struct strom_ctx *ctx);
 };
 
-/* Emit an event on every output edge (partitioned as each edge says). */
+/* Emit an event on every output edge (partitioned as each edge says). Its time must be later
+ * than the last watermark this instance passed on (the ordered sink refuses it otherwise):
+ * from process(), the time of an input event; from on_timer, the timer's time; from
+ * on_watermark, a time later than the watermark before this one. */
 int strom_emit(struct strom_ctx *ctx, const struct strom_event *ev);
 /* Emit an event on one output edge: port k is the k-th edge connected from this operator
  * (in the order of strom_job_connect calls). STROM_E_INVAL for a port that does not exist.

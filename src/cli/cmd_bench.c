@@ -96,7 +96,7 @@ static int agg_process(struct strom_ctx *ctx, const struct strom_event *ev, size
 static int emit_one(void *arg, uint64_t key, uint64_t ns, void *rec)
 {
     const struct agg *a = rec;
-    struct strom_event ev = {.key = key, .time = 0, .v = {a->sum, a->count}};
+    struct strom_event ev = {.key = key, .time = STROM_TIME_MAX, .v = {a->sum, a->count}};
     (void)ns;
     return strom_emit(arg, &ev);
 }

@@ -65,6 +65,15 @@ static int sink_open(struct strom_ctx *ctx)
 static int sink_process(struct strom_ctx *ctx, const struct strom_event *ev, size_t n)
 {
     struct sink_local *l = strom_ctx_local(ctx);
+    int64_t wm = strom_ctx_watermark(ctx);
+    /* An event at or before the watermark would be written out of order: an upstream
+     * operator emitted behind a watermark it had already passed on. */
+    for (size_t i = 0; i < n; i++)
+        if (ev[i].time <= wm)
+            return strom_ctx_fail(ctx, STROM_E_OPERATOR,
+                                  "sink '%s': event at time %lld arrived after watermark "
+                                  "%lld (an operator emitted behind its watermark)",
+                                  strom_ctx_name(ctx), (long long)ev[i].time, (long long)wm);
     if (l->n + n > l->cap) {
         size_t cap = l->cap ? l->cap : 4096;
         while (cap < l->n + n)
