@@ -13,6 +13,8 @@ struct strom_cmd {
 };
 
 int strom_cmd_bench(int argc, char **argv);
+int strom_cmd_gen(int argc, char **argv);
+int strom_cmd_run(int argc, char **argv);
 int strom_cmd_version(int argc, char **argv);
 
 /* Parse an unsigned decimal option value; prints the error itself. 0 or 2 (usage). */

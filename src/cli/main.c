@@ -7,6 +7,8 @@
 #include "cli/cli.h"
 
 static const struct strom_cmd commands[] = {
+    {"gen", "generate DEBS 2014 smart-plug data", strom_cmd_gen},
+    {"run", "run a job: strom run debs14 --input FILE --out DIR", strom_cmd_run},
     {"bench", "measure the engine: keyed aggregation at 1 and 2 threads", strom_cmd_bench},
     {"version", "print the version", strom_cmd_version},
 };

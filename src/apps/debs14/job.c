@@ -1,0 +1,225 @@
+/*
+ * apps/debs14/job.c: building and running the DEBS 2014 job (see debs14.h).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "apps/debs14/debs14.h"
+#include "apps/debs14/q1.h"
+#include "apps/debs14/q2.h"
+#include "strom/error.h"
+
+/* Streams 0..9 are Q1 (per slice size: house, plug), 10 and 11 are Q2. */
+static const char *const stream_names[STROM_DEBS_STREAMS] = {
+    "q1-house-1min.csv",  "q1-plug-1min.csv",  "q1-house-5min.csv",  "q1-plug-5min.csv",
+    "q1-house-15min.csv", "q1-plug-15min.csv", "q1-house-60min.csv", "q1-plug-60min.csv",
+    "q1-house-120min.csv", "q1-plug-120min.csv", "q2-1h.csv",         "q2-24h.csv"};
+
+struct strom_debs_run {
+    struct strom_debs_conf conf;
+    struct strom_job *job;
+    struct strom_debs_source src;
+    struct strom_q1_conf q1;
+    struct strom_file_sink sinks[STROM_DEBS_STREAMS];
+    char *paths[STROM_DEBS_STREAMS];
+    char sink_names[STROM_DEBS_STREAMS][32];
+    char *rejects_path;
+    int fd, own_fd;
+    uint64_t size;
+};
+
+const char *strom_debs_stream_name(unsigned k)
+{
+    return k < STROM_DEBS_STREAMS ? stream_names[k] : NULL;
+}
+
+static int out_path(char **out, const char *dir, const char *name)
+{
+    return asprintf(out, "%s/%s", dir, name) < 0 ? -ENOMEM : 0;
+}
+
+static int build(struct strom_debs_run *run, char *err, size_t errlen)
+{
+    const struct strom_debs_conf *c = &run->conf;
+    struct strom_job_config jc = {.threads = c->threads, .key_groups = c->key_groups};
+    unsigned p;
+    int rc = strom_job_new(&run->job, &jc);
+
+    if (rc) {
+        snprintf(err, errlen, "cannot create the job: %s", strom_strerror(rc));
+        return rc;
+    }
+    p = c->parallelism ? c->parallelism : strom_job_threads(run->job);
+    run->q1.t0 = c->t0;
+    if (!rc)
+        rc = strom_job_add(run->job, "source", &strom_debs_source_op, &run->src, 1);
+    if (!rc && (c->queries & STROM_DEBS_Q1)) {
+        rc = strom_job_add(run->job, "q1", &strom_q1_op, &run->q1, p);
+        if (!rc)
+            rc = strom_job_connect(run->job, "source", "q1", STROM_BY_KEY);
+        for (unsigned k = 0; k < 10 && !rc; k++) {
+            struct strom_file_sink *s = &run->sinks[k];
+            s->path = run->paths[k];
+            s->format = k % 2 ? strom_q1_format_plug : strom_q1_format_house;
+            snprintf(run->sink_names[k], sizeof run->sink_names[k], "sink-%s", stream_names[k]);
+            rc = strom_job_add(run->job, run->sink_names[k], &strom_file_sink_op, s, 1);
+            if (!rc) /* port k of q1: connected in this order */
+                rc = strom_job_connect(run->job, "q1", run->sink_names[k], STROM_GLOBAL);
+        }
+    }
+    if (!rc && (c->queries & STROM_DEBS_Q2)) {
+        rc = strom_job_add(run->job, "q2plug", &strom_q2plug_op, NULL, p);
+        if (!rc)
+            rc = strom_job_add(run->job, "q2global", &strom_q2global_op, NULL, 1);
+        if (!rc)
+            rc = strom_job_add(run->job, "q2house", &strom_q2house_op, NULL, p);
+        if (!rc)
+            rc = strom_job_connect(run->job, "source", "q2plug", STROM_BY_KEY);
+        if (!rc)
+            rc = strom_job_connect(run->job, "source", "q2global", STROM_GLOBAL);
+        if (!rc)
+            rc = strom_job_connect(run->job, "q2plug", "q2house", STROM_BY_KEY);
+        if (!rc)
+            rc = strom_job_connect(run->job, "q2global", "q2house", STROM_BROADCAST);
+        for (unsigned k = 10; k < STROM_DEBS_STREAMS && !rc; k++) {
+            struct strom_file_sink *s = &run->sinks[k];
+            s->path = run->paths[k];
+            s->format = strom_q2_format;
+            snprintf(run->sink_names[k], sizeof run->sink_names[k], "sink-%s", stream_names[k]);
+            rc = strom_job_add(run->job, run->sink_names[k], &strom_file_sink_op, s, 1);
+            if (!rc) /* ports 0 (1 h) and 1 (24 h) of q2house */
+                rc = strom_job_connect(run->job, "q2house", run->sink_names[k], STROM_GLOBAL);
+        }
+    }
+    if (rc)
+        snprintf(err, errlen, "cannot build the job: %s", strom_job_errmsg(run->job));
+    return rc;
+}
+
+int strom_debs_run_new(struct strom_debs_run **out, const struct strom_debs_conf *conf,
+                       char *err, size_t errlen)
+{
+    struct strom_debs_run *run = calloc(1, sizeof *run);
+    struct stat st;
+    int rc = 0;
+
+    *out = NULL;
+    if (!run)
+        return -ENOMEM;
+    run->conf = *conf;
+    run->fd = -1;
+    if (!conf->queries || (conf->queries & ~(STROM_DEBS_Q1 | STROM_DEBS_Q2))) {
+        snprintf(err, errlen, "no query selected");
+        rc = STROM_E_INVAL;
+        goto out;
+    }
+    if (!strcmp(conf->input, "-")) {
+        run->fd = 0;
+    } else if ((run->fd = open(conf->input, O_RDONLY | O_CLOEXEC)) < 0) {
+        rc = -errno;
+        snprintf(err, errlen, "cannot open input %s: %s", conf->input, strerror(-rc));
+        goto out;
+    } else {
+        run->own_fd = 1;
+    }
+    if (!fstat(run->fd, &st) && S_ISREG(st.st_mode))
+        run->size = (uint64_t)st.st_size;
+    if (mkdir(conf->out_dir, 0777) && errno != EEXIST) {
+        rc = -errno;
+        snprintf(err, errlen, "cannot create output directory %s: %s", conf->out_dir,
+                 strerror(-rc));
+        goto out;
+    }
+    if ((rc = out_path(&run->rejects_path, conf->out_dir, "rejects.csv")))
+        goto out;
+    for (unsigned k = 0; k < STROM_DEBS_STREAMS; k++)
+        if ((k < 10 ? conf->queries & STROM_DEBS_Q1 : conf->queries & STROM_DEBS_Q2) &&
+            (rc = out_path(&run->paths[k], conf->out_dir, stream_names[k])))
+            goto out;
+    if (!(run->src.rejects = fopen(run->rejects_path, "w"))) {
+        rc = -errno;
+        snprintf(err, errlen, "cannot create %s: %s", run->rejects_path, strerror(-rc));
+        goto out;
+    }
+    run->src.fd = run->fd;
+    run->src.t0 = conf->t0;
+    rc = build(run, err, errlen);
+out:
+    if (rc) {
+        strom_debs_run_free(run);
+        return rc;
+    }
+    *out = run;
+    return 0;
+}
+
+int strom_debs_run_start(struct strom_debs_run *run)
+{
+    return strom_job_start(run->job);
+}
+
+int strom_debs_run_wait(struct strom_debs_run *run, char *err, size_t errlen)
+{
+    int rc = strom_job_wait(run->job);
+    if (rc) {
+        snprintf(err, errlen, "%s", strom_job_errmsg(run->job));
+        return rc;
+    }
+    if (run->src.rejects) {
+        FILE *f = run->src.rejects;
+        run->src.rejects = NULL;
+        if (fclose(f) || run->src.reject_write_failed) {
+            snprintf(err, errlen, "writing %s failed", run->rejects_path);
+            return -EIO;
+        }
+    }
+    return 0;
+}
+
+void strom_debs_run_progress(const struct strom_debs_run *run, uint64_t *bytes,
+                             uint64_t *lines, uint64_t *size)
+{
+    *bytes = atomic_load_explicit(&run->src.bytes, memory_order_relaxed);
+    *lines = atomic_load_explicit(&run->src.lines, memory_order_relaxed);
+    *size = run->size;
+}
+
+const struct strom_debs_source *strom_debs_run_source(const struct strom_debs_run *run)
+{
+    return &run->src;
+}
+
+struct strom_job *strom_debs_run_job(struct strom_debs_run *run)
+{
+    return run->job;
+}
+
+int strom_debs_run_stream(const struct strom_debs_run *run, unsigned k, const char **path,
+                          unsigned long long *rows)
+{
+    if (k >= STROM_DEBS_STREAMS || !run->paths[k])
+        return STROM_E_NOTFOUND;
+    *path = run->paths[k];
+    *rows = run->sinks[k].rows;
+    return 0;
+}
+
+void strom_debs_run_free(struct strom_debs_run *run)
+{
+    if (!run)
+        return;
+    strom_job_free(run->job);
+    if (run->src.rejects)
+        fclose(run->src.rejects);
+    if (run->own_fd)
+        close(run->fd);
+    for (unsigned k = 0; k < STROM_DEBS_STREAMS; k++)
+        free(run->paths[k]);
+    free(run->rejects_path);
+    free(run);
+}

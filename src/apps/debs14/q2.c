@@ -1,0 +1,566 @@
+/*
+ * apps/debs14/q2.c: Query 2's three operators (see q2.h and the spec, "Query 2").
+ */
+#include "apps/debs14/q2.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "apps/debs14/fenwick.h"
+#include "apps/debs14/median.h"
+#include "apps/debs14/plugs.h"
+#include "strom/error.h"
+#include "strom/state.h"
+
+const int64_t strom_q2_window_seconds[STROM_Q2_WINDOWS] = {3600, 86400};
+#define NONE (-1) /* a median or a percentage that does not exist (yet) */
+#define MAX_PLUGS (1u << 24)
+
+/* --- q2plug: the plugs' windows ----------------------------------------------------- */
+
+struct wplug {
+    uint64_t id;
+    struct strom_debs_median win[STROM_Q2_WINDOWS];
+    int64_t sent[STROM_Q2_WINDOWS]; /* the median last announced, NONE if none */
+};
+
+struct plug_rec {
+    struct strom_debs_plugs *set; /* of struct wplug */
+};
+
+#define WPLUG(set, i) ((struct wplug *)strom_debs_plugs_at((set), sizeof(struct wplug), (i)))
+
+static void wplugs_free(struct strom_debs_plugs *set)
+{
+    if (!set)
+        return;
+    for (uint32_t p = 0; p < set->n; p++)
+        for (int w = 0; w < STROM_Q2_WINDOWS; w++)
+            strom_debs_median_release(&WPLUG(set, p)->win[w]);
+    free(set->a);
+    free(set);
+}
+
+static int q2plug_process(struct strom_ctx *ctx, const struct strom_event *ev, size_t n)
+{
+    for (size_t e = 0; e < n; e++) {
+        int rc, created;
+        struct plug_rec *rec = strom_state_get(ctx, ev[e].key, 0, 1, &created, &rc);
+        struct wplug *pl;
+        int fresh;
+        if (!rec)
+            return rc;
+        (void)created;
+        if (!rec->set && !(rec->set = calloc(1, sizeof *rec->set)))
+            return -ENOMEM;
+        if (!(pl = strom_debs_plugs_get(rec->set, sizeof *pl, (uint64_t)ev[e].v[0], &fresh)))
+            return -ENOMEM;
+        if (fresh) /* empty windows (zeroed), nothing announced yet */
+            pl->sent[0] = pl->sent[1] = NONE;
+        for (int w = 0; w < STROM_Q2_WINDOWS; w++)
+            if ((rc = strom_debs_median_add(&pl->win[w], (uint32_t)ev[e].time,
+                                            (uint64_t)ev[e].v[1])))
+                return strom_ctx_fail(ctx, rc, "q2: reading at %" PRId64 ": %s", ev[e].time,
+                                      strom_strerror(rc));
+    }
+    return 0;
+}
+
+struct eval {
+    struct strom_ctx *ctx;
+    int64_t t;
+};
+
+static int q2plug_eval(void *arg, uint64_t key, uint64_t ns, void *recp)
+{
+    struct eval *ev = arg;
+    struct strom_debs_plugs *set = ((struct plug_rec *)recp)->set;
+    int rc;
+    (void)ns;
+    for (uint32_t p = 0; set && p < set->n; p++) {
+        struct wplug *pl = WPLUG(set, p);
+        for (int w = 0; w < STROM_Q2_WINDOWS; w++) {
+            int64_t m;
+            strom_debs_median_expire(&pl->win[w], ev->t - strom_q2_window_seconds[w]);
+            m = strom_debs_median_count(&pl->win[w])
+                    ? (int64_t)strom_debs_median_median2(&pl->win[w])
+                    : NONE;
+            if (m == pl->sent[w])
+                continue;
+            struct strom_event out = {.key = key, .time = ev->t,
+                                      .v = {(int64_t)pl->id, w, m}};
+            if ((rc = strom_emit(ev->ctx, &out)))
+                return rc;
+            pl->sent[w] = m;
+        }
+    }
+    return 0;
+}
+
+static int q2plug_watermark(struct strom_ctx *ctx, int64_t wm)
+{
+    struct eval ev = {ctx, wm};
+    if (wm == STROM_TIME_MAX)
+        return 0; /* nothing is evaluated after the last second */
+    return strom_state_foreach(ctx, q2plug_eval, &ev);
+}
+
+/* q2plug record: u32 plugs, then per plug (ascending id): u64 id, 2 x (i64 sent, median
+ * encoding). */
+static int q2plug_encode(const void *recp, struct strom_buf *out)
+{
+    const struct strom_debs_plugs *set = ((const struct plug_rec *)recp)->set;
+    uint32_t n = set ? set->n : 0;
+    int rc = strom_buf_put_u32(out, n);
+    for (uint32_t p = 0; p < n && !rc; p++) {
+        const struct wplug *pl = WPLUG(set, p);
+        rc = strom_buf_put_u64(out, pl->id);
+        for (int w = 0; w < STROM_Q2_WINDOWS && !rc; w++)
+            if (!(rc = strom_buf_put_u64(out, (uint64_t)pl->sent[w])))
+                rc = strom_debs_median_encode(&pl->win[w], out);
+    }
+    return rc;
+}
+
+static int q2plug_decode(void *recp, struct strom_reader *in)
+{
+    struct plug_rec *rec = recp;
+    uint32_t n;
+    uint64_t v;
+    int rc = strom_reader_u32(in, &n);
+    if (rc)
+        return rc;
+    if (n > MAX_PLUGS || n > in->left / 24)
+        return STROM_E_CORRUPT;
+    if (!(rec->set = calloc(1, sizeof *rec->set)) ||
+        (n && !(rec->set->a = calloc(n, sizeof(struct wplug)))))
+        return -ENOMEM;
+    rec->set->cap = n;
+    for (uint32_t p = 0; p < n; p++) {
+        struct wplug *pl = WPLUG(rec->set, p);
+        rec->set->n = p + 1; /* release frees what this plug holds from here on */
+        if ((rc = strom_reader_u64(in, &pl->id)))
+            return rc;
+        if (p && pl->id <= WPLUG(rec->set, p - 1)->id)
+            return STROM_E_CORRUPT;
+        for (int w = 0; w < STROM_Q2_WINDOWS; w++) {
+            if ((rc = strom_reader_u64(in, &v)) ||
+                (rc = strom_debs_median_decode(&pl->win[w], in)))
+                return rc;
+            pl->sent[w] = (int64_t)v;
+            if (pl->sent[w] < NONE)
+                return STROM_E_CORRUPT;
+        }
+    }
+    return 0;
+}
+
+static void q2plug_release(void *recp)
+{
+    struct plug_rec *rec = recp;
+    wplugs_free(rec->set);
+    rec->set = NULL;
+}
+
+static const struct strom_record_codec q2plug_codec = {q2plug_encode, q2plug_decode,
+                                                       q2plug_release};
+
+const struct strom_operator strom_q2plug_op = {
+    .kind = "debs14-q2-plug",
+    .record_size = sizeof(struct plug_rec),
+    .codec = &q2plug_codec,
+    .process = q2plug_process,
+    .on_watermark = q2plug_watermark,
+};
+
+/* --- q2global: the global windows --------------------------------------------------- */
+
+struct global {
+    struct strom_debs_fifo fifo[STROM_Q2_WINDOWS];
+    struct strom_debs_fenwick all[STROM_Q2_WINDOWS];
+    int64_t last_ts;   /* the second of the last reading, -1 before the first */
+    int64_t last_eval; /* the last second evaluated, -1 before the first */
+};
+
+struct global_rec {
+    struct global *g;
+};
+
+static void global_free(struct global *g)
+{
+    if (!g)
+        return;
+    for (int w = 0; w < STROM_Q2_WINDOWS; w++) {
+        strom_debs_fifo_release(&g->fifo[w]);
+        strom_debs_fenwick_release(&g->all[w]);
+    }
+    free(g);
+}
+
+static struct global *global_new(void)
+{
+    struct global *g = calloc(1, sizeof *g);
+    if (g)
+        g->last_ts = g->last_eval = -1;
+    return g;
+}
+
+static struct global *global_get(struct strom_ctx *ctx, int *rc)
+{
+    struct global_rec *rec = strom_state_get(ctx, 0, 0, 1, NULL, rc);
+    if (!rec)
+        return NULL;
+    if (!rec->g && !(rec->g = global_new()))
+        *rc = -ENOMEM;
+    return rec->g;
+}
+
+static int q2global_process(struct strom_ctx *ctx, const struct strom_event *ev, size_t n)
+{
+    int rc = 0;
+    struct global *g = global_get(ctx, &rc);
+    if (!g)
+        return rc;
+    for (size_t e = 0; e < n; e++) {
+        for (int w = 0; w < STROM_Q2_WINDOWS; w++)
+            if ((rc = strom_debs_fifo_push(&g->fifo[w], (uint32_t)ev[e].time,
+                                           (uint64_t)ev[e].v[1])) ||
+                (rc = strom_debs_fenwick_add(&g->all[w], (uint64_t)ev[e].v[1])))
+                return rc;
+        g->last_ts = ev[e].time;
+    }
+    return 0;
+}
+
+static int q2global_watermark(struct strom_ctx *ctx, int64_t wm)
+{
+    int rc = 0;
+    struct global *g;
+    if (wm == STROM_TIME_MAX || !(g = global_get(ctx, &rc)))
+        return rc;
+    /* a distinct second is a watermark equal to the last reading's second */
+    if (wm != g->last_ts || wm <= g->last_eval)
+        return 0;
+    g->last_eval = wm;
+    for (int w = 0; w < STROM_Q2_WINDOWS; w++) {
+        uint32_t ts;
+        uint64_t v;
+        int64_t upto = wm - strom_q2_window_seconds[w];
+        while (!strom_debs_fifo_front(&g->fifo[w], &ts, &v) && (int64_t)ts <= upto) {
+            strom_debs_fifo_pop(&g->fifo[w], &ts, &v);
+            if ((rc = strom_debs_fenwick_remove(&g->all[w], v)))
+                return rc;
+        }
+        struct strom_event out = {
+            .key = 0, .time = wm,
+            .v = {STROM_Q2_GLOBAL_TAG | w, (int64_t)strom_debs_fenwick_median2(&g->all[w]),
+                  (int64_t)strom_debs_fenwick_count(&g->all[w])}};
+        if ((rc = strom_emit(ctx, &out)))
+            return rc;
+    }
+    return 0;
+}
+
+/* global record: i64 last_ts, i64 last_eval, then per window: fifo, fenwick. */
+static int q2global_encode(const void *recp, struct strom_buf *out)
+{
+    const struct global *g = ((const struct global_rec *)recp)->g;
+    struct global empty = {.last_ts = -1, .last_eval = -1};
+    int rc;
+    if (!g)
+        g = &empty;
+    if ((rc = strom_buf_put_u64(out, (uint64_t)g->last_ts)) ||
+        (rc = strom_buf_put_u64(out, (uint64_t)g->last_eval)))
+        return rc;
+    for (int w = 0; w < STROM_Q2_WINDOWS; w++)
+        if ((rc = strom_debs_fifo_encode(&g->fifo[w], out)) ||
+            (rc = strom_debs_fenwick_encode(&g->all[w], out)))
+            return rc;
+    return 0;
+}
+
+static int q2global_decode(void *recp, struct strom_reader *in)
+{
+    struct global_rec *rec = recp;
+    uint64_t a, b;
+    int rc;
+    if (!(rec->g = global_new()))
+        return -ENOMEM;
+    if ((rc = strom_reader_u64(in, &a)) || (rc = strom_reader_u64(in, &b)))
+        return rc;
+    rec->g->last_ts = (int64_t)a;
+    rec->g->last_eval = (int64_t)b;
+    if (rec->g->last_ts < -1 || rec->g->last_eval < -1)
+        return STROM_E_CORRUPT;
+    for (int w = 0; w < STROM_Q2_WINDOWS; w++)
+        if ((rc = strom_debs_fifo_decode(&rec->g->fifo[w], in)) ||
+            (rc = strom_debs_fenwick_decode(&rec->g->all[w], in)))
+            return rc;
+    for (int w = 0; w < STROM_Q2_WINDOWS; w++)
+        if (strom_debs_fifo_count(&rec->g->fifo[w]) != strom_debs_fenwick_count(&rec->g->all[w]))
+            return STROM_E_CORRUPT;
+    return 0;
+}
+
+static void q2global_release(void *recp)
+{
+    struct global_rec *rec = recp;
+    global_free(rec->g);
+    rec->g = NULL;
+}
+
+static const struct strom_record_codec q2global_codec = {q2global_encode, q2global_decode,
+                                                         q2global_release};
+
+const struct strom_operator strom_q2global_op = {
+    .kind = "debs14-q2-global",
+    .record_size = sizeof(struct global_rec),
+    .codec = &q2global_codec,
+    .process = q2global_process,
+    .on_watermark = q2global_watermark,
+};
+
+/* --- q2house: percentages --------------------------------------------------------- */
+
+struct hplug {
+    uint64_t id;
+    int64_t m[STROM_Q2_WINDOWS]; /* half-mW, NONE when out of the window */
+};
+
+struct house {
+    struct strom_debs_plugs set; /* of struct hplug */
+    int64_t last[STROM_Q2_WINDOWS]; /* hundredths last printed, NONE before the first */
+};
+
+struct house_rec {
+    struct house *h;
+};
+
+#define HPLUG(set, i) ((struct hplug *)strom_debs_plugs_at((set), sizeof(struct hplug), (i)))
+
+/* Input waiting for the watermark: not state, since at every watermark it drains to what
+ * lies beyond it, and nothing lies beyond the last watermark when the job is paused. */
+struct pending {
+    struct strom_event *ev;
+    size_t n, cap;
+};
+
+static int cmp_input(const void *pa, const void *pb)
+{
+    const struct strom_event *a = pa, *b = pb;
+    /* a second's changes (v[0] without the tag) before its global medians */
+    int ga = (a->v[0] & STROM_Q2_GLOBAL_TAG) != 0, gb = (b->v[0] & STROM_Q2_GLOBAL_TAG) != 0;
+    if (a->time != b->time)
+        return a->time < b->time ? -1 : 1;
+    if (ga != gb)
+        return ga - gb;
+    if (a->key != b->key)
+        return a->key < b->key ? -1 : 1;
+    if (a->v[0] != b->v[0])
+        return a->v[0] < b->v[0] ? -1 : 1;
+    return (a->v[1] > b->v[1]) - (a->v[1] < b->v[1]);
+}
+
+static int q2house_process(struct strom_ctx *ctx, const struct strom_event *ev, size_t n)
+{
+    struct pending *pd = strom_ctx_local(ctx);
+    if (pd->n + n > pd->cap) {
+        size_t cap = pd->cap ? pd->cap * 2 : 4096;
+        while (cap < pd->n + n)
+            cap *= 2;
+        struct strom_event *ne = realloc(pd->ev, cap * sizeof *ne);
+        if (!ne)
+            return -ENOMEM;
+        pd->ev = ne;
+        pd->cap = cap;
+    }
+    memcpy(pd->ev + pd->n, ev, n * sizeof *ev);
+    pd->n += n;
+    return 0;
+}
+
+static int apply_change(struct strom_ctx *ctx, const struct strom_event *ev)
+{
+    int rc, created;
+    struct house_rec *rec = strom_state_get(ctx, ev->key, 0, 1, &created, &rc);
+    struct hplug *pl;
+    int fresh;
+    if (!rec)
+        return rc;
+    if (!rec->h) {
+        if (!(rec->h = calloc(1, sizeof *rec->h)))
+            return -ENOMEM;
+        rec->h->last[0] = rec->h->last[1] = NONE;
+    }
+    if (ev->v[1] < 0 || ev->v[1] >= STROM_Q2_WINDOWS)
+        return strom_ctx_fail(ctx, STROM_E_INVAL, "q2: change for window %" PRId64, ev->v[1]);
+    if (!(pl = strom_debs_plugs_get(&rec->h->set, sizeof *pl, (uint64_t)ev->v[0], &fresh)))
+        return -ENOMEM;
+    if (fresh)
+        pl->m[0] = pl->m[1] = NONE;
+    pl->m[ev->v[1]] = ev->v[2];
+    return 0;
+}
+
+struct judge {
+    struct strom_ctx *ctx;
+    int64_t t, m;
+    int w;
+};
+
+static int judge_house(void *arg, uint64_t key, uint64_t ns, void *recp)
+{
+    struct judge *j = arg;
+    struct house *h = ((struct house_rec *)recp)->h;
+    uint64_t in = 0, over = 0;
+    (void)ns;
+    if (!h)
+        return 0;
+    for (uint32_t p = 0; p < h->set.n; p++) {
+        int64_t m = HPLUG(&h->set, p)->m[j->w];
+        in += m != NONE;
+        over += m != NONE && m > j->m;
+    }
+    if (!in)
+        return 0; /* no plug in the window: nothing, and the last printed value stays */
+    /* 100 * over / in to two decimals, half away from zero, in integers */
+    int64_t hundredths = (int64_t)((20000 * over + in) / (2 * in));
+    if (hundredths == h->last[j->w])
+        return 0;
+    h->last[j->w] = hundredths;
+    struct strom_event out = {.key = key, .time = j->t, .v = {j->w, hundredths, 0}};
+    return strom_emit_to(j->ctx, (unsigned)j->w, &out);
+}
+
+static int q2house_watermark(struct strom_ctx *ctx, int64_t wm)
+{
+    struct pending *pd = strom_ctx_local(ctx);
+    size_t k = 0;
+    int rc = 0;
+
+    qsort(pd->ev, pd->n, sizeof *pd->ev, cmp_input);
+    for (; k < pd->n && pd->ev[k].time <= wm && !rc; k++) {
+        const struct strom_event *ev = &pd->ev[k];
+        if (ev->v[0] & STROM_Q2_GLOBAL_TAG) {
+            struct judge j = {ctx, ev->time, ev->v[1], (int)(ev->v[0] & 1)};
+            rc = strom_state_foreach(ctx, judge_house, &j);
+        } else {
+            rc = apply_change(ctx, ev);
+        }
+    }
+    memmove(pd->ev, pd->ev + k, (pd->n - k) * sizeof *pd->ev);
+    pd->n -= k;
+    return rc;
+}
+
+static int q2house_open(struct strom_ctx *ctx)
+{
+    struct pending *pd = calloc(1, sizeof *pd);
+    if (!pd)
+        return -ENOMEM;
+    strom_ctx_set_local(ctx, pd);
+    return 0;
+}
+
+static void q2house_close(struct strom_ctx *ctx)
+{
+    struct pending *pd = strom_ctx_local(ctx);
+    if (pd)
+        free(pd->ev);
+    free(pd);
+    strom_ctx_set_local(ctx, NULL);
+}
+
+/* house record: 2 x i64 last, u32 plugs, per plug (ascending id): u64 id, 2 x i64 m. */
+static int q2house_encode(const void *recp, struct strom_buf *out)
+{
+    const struct house *h = ((const struct house_rec *)recp)->h;
+    struct house empty = {.last = {NONE, NONE}};
+    int rc = 0;
+    if (!h)
+        h = &empty;
+    for (int w = 0; w < STROM_Q2_WINDOWS && !rc; w++)
+        rc = strom_buf_put_u64(out, (uint64_t)h->last[w]);
+    if (!rc)
+        rc = strom_buf_put_u32(out, h->set.n);
+    for (uint32_t p = 0; p < h->set.n && !rc; p++) {
+        const struct hplug *pl = HPLUG(&h->set, p);
+        rc = strom_buf_put_u64(out, pl->id);
+        for (int w = 0; w < STROM_Q2_WINDOWS && !rc; w++)
+            rc = strom_buf_put_u64(out, (uint64_t)pl->m[w]);
+    }
+    return rc;
+}
+
+static int q2house_decode(void *recp, struct strom_reader *in)
+{
+    struct house_rec *rec = recp;
+    struct house *h;
+    uint64_t v;
+    uint32_t n;
+    int rc = 0;
+    if (!(rec->h = h = calloc(1, sizeof *h)))
+        return -ENOMEM;
+    for (int w = 0; w < STROM_Q2_WINDOWS && !rc; w++) {
+        rc = strom_reader_u64(in, &v);
+        h->last[w] = (int64_t)v;
+        if (!rc && (h->last[w] < NONE || h->last[w] > 10000))
+            rc = STROM_E_CORRUPT;
+    }
+    if (rc || (rc = strom_reader_u32(in, &n)))
+        return rc;
+    if (n > MAX_PLUGS || n > in->left / 24)
+        return STROM_E_CORRUPT;
+    if (n && !(h->set.a = calloc(n, sizeof(struct hplug))))
+        return -ENOMEM;
+    h->set.cap = h->set.n = n;
+    for (uint32_t p = 0; p < n; p++) {
+        struct hplug *pl = HPLUG(&h->set, p);
+        if ((rc = strom_reader_u64(in, &pl->id)))
+            return rc;
+        if (p && pl->id <= HPLUG(&h->set, p - 1)->id)
+            return STROM_E_CORRUPT;
+        for (int w = 0; w < STROM_Q2_WINDOWS; w++) {
+            if ((rc = strom_reader_u64(in, &v)))
+                return rc;
+            pl->m[w] = (int64_t)v;
+            if (pl->m[w] < NONE)
+                return STROM_E_CORRUPT;
+        }
+    }
+    return 0;
+}
+
+static void q2house_release(void *recp)
+{
+    struct house_rec *rec = recp;
+    if (rec->h)
+        free(rec->h->set.a);
+    free(rec->h);
+    rec->h = NULL;
+}
+
+static const struct strom_record_codec q2house_codec = {q2house_encode, q2house_decode,
+                                                        q2house_release};
+
+const struct strom_operator strom_q2house_op = {
+    .kind = "debs14-q2-house",
+    .record_size = sizeof(struct house_rec),
+    .codec = &q2house_codec,
+    .open = q2house_open,
+    .process = q2house_process,
+    .on_watermark = q2house_watermark,
+    .close = q2house_close,
+};
+
+int strom_q2_format(FILE *f, const struct strom_event *ev, void *arg)
+{
+    int64_t w = ev->v[0] ? strom_q2_window_seconds[1] : strom_q2_window_seconds[0];
+    (void)arg;
+    return fprintf(f, "%" PRId64 ",%" PRId64 ",%" PRIu64 ",%" PRId64 ".%02" PRId64 "\n",
+                   ev->time - w + 1, ev->time, ev->key, ev->v[1] / 100, ev->v[1] % 100) < 0
+               ? -EIO
+               : 0;
+}

@@ -1,0 +1,189 @@
+/*
+ * cli/cmd_run.c: `strom run debs14`: the DEBS 2014 queries over a file or standard input,
+ * with progress on a terminal and a summary at the end.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "apps/debs14/debs14.h"
+#include "cli/cli.h"
+#include "strom/error.h"
+
+static void run_usage(FILE *f)
+{
+    fprintf(f,
+            "usage: strom run debs14 --input FILE --out DIR [options]\n\n"
+            "Runs the DEBS 2014 queries on the embedded engine and writes, in DIR, the\n"
+            "output streams of the spec (q1-house-Nmin.csv, q1-plug-Nmin.csv, q2-1h.csv,\n"
+            "q2-24h.csv) and rejects.csv (line number, reason, the line).\n\n"
+            "  --input FILE      the input CSV; '-' reads standard input\n"
+            "  --out DIR         the output directory (created if missing)\n"
+            "  --queries LIST    q1, q2 or q1,q2 (default q1,q2)\n"
+            "  --threads N       worker threads (default: one per core)\n"
+            "  --parallelism N   instances of each query operator (default: threads)\n"
+            "  --t0 T            the epoch of Query 1's slices (default %u)\n"
+            "  --progress        show progress even when standard error is not a terminal\n"
+            "  --quiet           no progress and no summary\n",
+            STROM_DEBS_DEFAULT_T0);
+}
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static int parse_queries(const char *s, unsigned *out)
+{
+    char buf[64], *save = NULL;
+    *out = 0;
+    snprintf(buf, sizeof buf, "%s", s);
+    for (char *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+        if (!strcmp(t, "q1"))
+            *out |= STROM_DEBS_Q1;
+        else if (!strcmp(t, "q2"))
+            *out |= STROM_DEBS_Q2;
+        else {
+            fprintf(stderr, "strom run: --queries: unknown query '%s' (q1, q2)\n", t);
+            return 2;
+        }
+    }
+    if (!*out) {
+        fprintf(stderr, "strom run: --queries: name at least one query\n");
+        return 2;
+    }
+    return 0;
+}
+
+static void show_progress(struct strom_debs_run *run, double t_start)
+{
+    uint64_t bytes, lines, size;
+    double el = now() - t_start;
+    strom_debs_run_progress(run, &bytes, &lines, &size);
+    if (size && bytes)
+        fprintf(stderr, "\r%" PRIu64 " rows, %.2f M rows/s, %5.1f%% done, %.0f s left   ", lines,
+                lines / el / 1e6, 100.0 * bytes / size,
+                bytes < size ? el * (size - bytes) / bytes : 0.0);
+    else
+        fprintf(stderr, "\r%" PRIu64 " rows, %.2f M rows/s   ", lines, el > 0 ? lines / el / 1e6 : 0);
+}
+
+static void summary(struct strom_debs_run *run, const struct strom_debs_conf *conf, double secs)
+{
+    const struct strom_debs_source *src = strom_debs_run_source(run);
+    const struct strom_debs_stats *st = &src->stats;
+    struct rusage ru;
+
+    getrusage(RUSAGE_SELF, &ru);
+    printf("read %" PRIu64 " rows (%" PRIu64 " load, %" PRIu64 " work), rejected %" PRIu64
+           "\n",
+           st->lines, src->load_rows, st->accepted - st->accepted_load, st->rejected);
+    for (int r = 1; r < STROM_DEBS_REASON_COUNT; r++)
+        if (st->by_reason[r])
+            printf("  rejected, %s: %" PRIu64 "\n", strom_debs_reason_name(r), st->by_reason[r]);
+    for (unsigned k = 0; k < STROM_DEBS_STREAMS; k++) {
+        const char *path;
+        unsigned long long rows;
+        if (!strom_debs_run_stream(run, k, &path, &rows))
+            printf("  %-22s %llu rows\n", strom_debs_stream_name(k), rows);
+    }
+    printf("%.2f s, %.2f M rows/s, peak memory %.1f MiB; output in %s\n", secs,
+           secs > 0 ? st->lines / secs / 1e6 : 0, ru.ru_maxrss / 1024.0, conf->out_dir);
+}
+
+int strom_cmd_run(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"input", required_argument, 0, 'i'},   {"out", required_argument, 0, 'o'},
+        {"queries", required_argument, 0, 'q'}, {"threads", required_argument, 0, 't'},
+        {"parallelism", required_argument, 0, 'p'}, {"t0", required_argument, 0, 'z'},
+        {"progress", no_argument, 0, 'P'},      {"quiet", no_argument, 0, 'Q'},
+        {"help", no_argument, 0, 'h'},          {0, 0, 0, 0}};
+    struct strom_debs_conf conf = {.queries = STROM_DEBS_Q1 | STROM_DEBS_Q2, .t0 = STROM_DEBS_DEFAULT_T0};
+    struct strom_debs_run *run = NULL;
+    unsigned long long v;
+    int c, rc, progress = isatty(2), quiet = 0;
+    char err[512] = "";
+    double t_start;
+
+    if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+        run_usage(argc < 2 ? stderr : stdout);
+        return argc < 2 ? 2 : 0;
+    }
+    if (strcmp(argv[1], "debs14")) {
+        fprintf(stderr, "strom run: unknown job '%s' (the job is: debs14)\n", argv[1]);
+        return 2;
+    }
+    optind = 2;
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        switch (c) {
+        case 'i': conf.input = optarg; break;
+        case 'o': conf.out_dir = optarg; break;
+        case 'q':
+            if (parse_queries(optarg, &conf.queries))
+                return 2;
+            break;
+        case 't':
+            if (strom_cli_parse_u64("--threads", optarg, 1, 1024, &v))
+                return 2;
+            conf.threads = (unsigned)v;
+            break;
+        case 'p':
+            if (strom_cli_parse_u64("--parallelism", optarg, 1, 1024, &v))
+                return 2;
+            conf.parallelism = (unsigned)v;
+            break;
+        case 'z':
+            if (strom_cli_parse_u64("--t0", optarg, 0, UINT32_MAX, &v))
+                return 2;
+            conf.t0 = (uint32_t)v;
+            break;
+        case 'P': progress = 1; break;
+        case 'Q': quiet = 1; break;
+        case 'h': run_usage(stdout); return 0;
+        default: run_usage(stderr); return 2;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "strom run: unexpected argument '%s'\n", argv[optind]);
+        return 2;
+    }
+    if (!conf.input || !conf.out_dir) {
+        fprintf(stderr, "strom run: --input and --out are required\n");
+        return 2;
+    }
+    if ((rc = strom_debs_run_new(&run, &conf, err, sizeof err))) {
+        fprintf(stderr, "strom run: %s\n", err);
+        return 1;
+    }
+    t_start = now();
+    if ((rc = strom_debs_run_start(run))) {
+        fprintf(stderr, "strom run: %s\n", strom_job_errmsg(strom_debs_run_job(run)));
+        strom_debs_run_free(run);
+        return 1;
+    }
+    if (progress && !quiet) {
+        /* the job runs on its own threads; this one only watches */
+        do {
+            struct timespec ts = {0, 250000000};
+            nanosleep(&ts, NULL);
+            show_progress(run, t_start);
+        } while (!strom_job_done(strom_debs_run_job(run)));
+        fprintf(stderr, "\n");
+    }
+    rc = strom_debs_run_wait(run, err, sizeof err);
+    if (rc)
+        fprintf(stderr, "strom run: %s\n", err);
+    else if (!quiet)
+        summary(run, &conf, now() - t_start);
+    strom_debs_run_free(run);
+    return rc ? 1 : 0;
+}
