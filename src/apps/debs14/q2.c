@@ -440,6 +440,8 @@ static int q2house_watermark(struct strom_ctx *ctx, int64_t wm)
     size_t k = 0;
     int rc = 0;
 
+    if (!pd->n)
+        return 0;
     qsort(pd->ev, pd->n, sizeof *pd->ev, cmp_input);
     for (; k < pd->n && pd->ev[k].time <= wm && !rc; k++) {
         const struct strom_event *ev = &pd->ev[k];
