@@ -337,7 +337,9 @@ static int wire(struct strom_job *job)
             c->job = job;
             c->node = n;
             c->idx = j;
-            c->thread = j % job->cfg.threads;
+            /* round robin over all instances: operators of parallelism 1 (sources,
+             * sinks) spread over the threads instead of piling onto the first */
+            c->thread = (job->n_all - 1) % job->cfg.threads;
             c->watermark = STROM_TIME_MIN;
             c->in = calloc(n_inputs(job, n) + 1, sizeof *c->in);
             c->out = calloc(n->n_out_edges ? n->n_out_edges : 1, sizeof *c->out);
