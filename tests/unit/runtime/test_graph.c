@@ -238,21 +238,28 @@ static int count_process(struct strom_ctx *c, const struct strom_event *e, size_
     }
     return 0;
 }
-static void test_emit_to_port(void **st)
+/* g -> s (by key, 2 instances) -> c0 (port 0), c1 (port 1) */
+static struct strom_job *split_job(const struct strom_operator *split, struct ports *p)
 {
     static const struct strom_operator gen = {.kind = "gen", .produce = hundred_produce};
-    static const struct strom_operator split = {.kind = "split", .process = split_process};
     static const struct strom_operator count = {.kind = "count", .process = count_process};
-    struct ports p = {0};
     struct strom_job *job = new_job();
-    (void)st;
     assert_int_equal(strom_job_add(job, "g", &gen, NULL, 1), 0);
-    assert_int_equal(strom_job_add(job, "s", &split, NULL, 2), 0);
-    assert_int_equal(strom_job_add(job, "c0", &count, &p, 1), 0);
-    assert_int_equal(strom_job_add(job, "c1", &count, &p, 1), 0);
+    assert_int_equal(strom_job_add(job, "s", split, NULL, 2), 0);
+    assert_int_equal(strom_job_add(job, "c0", &count, p, 1), 0);
+    assert_int_equal(strom_job_add(job, "c1", &count, p, 1), 0);
     assert_int_equal(strom_job_connect(job, "g", "s", STROM_BY_KEY), 0);
     assert_int_equal(strom_job_connect(job, "s", "c0", STROM_GLOBAL), 0); /* port 0 */
     assert_int_equal(strom_job_connect(job, "s", "c1", STROM_GLOBAL), 0); /* port 1 */
+    return job;
+}
+
+static void test_emit_to_port(void **st)
+{
+    static const struct strom_operator split = {.kind = "split", .process = split_process};
+    struct ports p = {0};
+    struct strom_job *job = split_job(&split, &p);
+    (void)st;
     /* key 99 goes to port 7, which does not exist: the job fails, naming it */
     assert_int_equal(strom_job_run(job), STROM_E_INVAL);
     assert_msg(job, "no output port 7");
@@ -269,19 +276,10 @@ static int split_ok(struct strom_ctx *c, const struct strom_event *e, size_t n)
 }
 static void test_emit_to_port_counts(void **st)
 {
-    static const struct strom_operator gen = {.kind = "gen", .produce = hundred_produce};
     static const struct strom_operator split = {.kind = "split", .process = split_ok};
-    static const struct strom_operator count = {.kind = "count", .process = count_process};
     struct ports p = {0};
-    struct strom_job *job = new_job();
+    struct strom_job *job = split_job(&split, &p);
     (void)st;
-    assert_int_equal(strom_job_add(job, "g", &gen, NULL, 1), 0);
-    assert_int_equal(strom_job_add(job, "s", &split, NULL, 2), 0);
-    assert_int_equal(strom_job_add(job, "c0", &count, &p, 1), 0);
-    assert_int_equal(strom_job_add(job, "c1", &count, &p, 1), 0);
-    assert_int_equal(strom_job_connect(job, "g", "s", STROM_BY_KEY), 0);
-    assert_int_equal(strom_job_connect(job, "s", "c0", STROM_GLOBAL), 0);
-    assert_int_equal(strom_job_connect(job, "s", "c1", STROM_GLOBAL), 0);
     assert_int_equal(strom_job_run(job), 0);
     assert_int_equal(atomic_load(&p.got[0]), 50);
     assert_int_equal(atomic_load(&p.got[1]), 50);
