@@ -70,7 +70,7 @@ static int q2plug_process(struct strom_ctx *ctx, const struct strom_event *ev, s
 
 struct eval {
     struct strom_ctx *ctx;
-    int64_t t;
+    int64_t t, prev; /* this evaluation's second and the one before */
 };
 
 static int q2plug_eval(void *arg, uint64_t key, uint64_t ns, void *recp)
@@ -82,11 +82,16 @@ static int q2plug_eval(void *arg, uint64_t key, uint64_t ns, void *recp)
     for (uint32_t p = 0; set && p < set->n; p++) {
         struct wplug *pl = WPLUG(set, p);
         for (int w = 0; w < STROM_Q2_WINDOWS; w++) {
-            int64_t m;
-            strom_debs_median_expire(&pl->win[w], ev->t - strom_q2_window_seconds[w]);
-            m = strom_debs_median_count(&pl->win[w])
-                    ? (int64_t)strom_debs_median_median2(&pl->win[w])
-                    : NONE;
+            struct strom_debs_median *win = &pl->win[w];
+            int64_t m, upto = ev->t - strom_q2_window_seconds[w];
+            /* only what can have changed: a reading since the last evaluation, or one
+             * that leaves the window now */
+            if ((int64_t)win->last_ts <= ev->prev &&
+                (!strom_debs_median_count(win) ||
+                 (int64_t)strom_debs_median_oldest_ts(win) > upto))
+                continue;
+            strom_debs_median_expire(win, upto);
+            m = strom_debs_median_count(win) ? (int64_t)strom_debs_median_median2(win) : NONE;
             if (m == pl->sent[w])
                 continue;
             struct strom_event out = {.key = key, .time = ev->t,
@@ -101,10 +106,28 @@ static int q2plug_eval(void *arg, uint64_t key, uint64_t ns, void *recp)
 
 static int q2plug_watermark(struct strom_ctx *ctx, int64_t wm)
 {
-    struct eval ev = {ctx, wm};
+    int64_t *prev = strom_ctx_local(ctx); /* the watermark before: all instances share it */
+    struct eval ev = {ctx, wm, *prev};
+    *prev = wm;
     if (wm == STROM_TIME_MAX)
         return 0; /* nothing is evaluated after the last second */
     return strom_state_foreach(ctx, q2plug_eval, &ev);
+}
+
+static int q2plug_open(struct strom_ctx *ctx)
+{
+    int64_t *prev = malloc(sizeof *prev);
+    if (!prev)
+        return -ENOMEM;
+    *prev = STROM_TIME_MIN;
+    strom_ctx_set_local(ctx, prev);
+    return 0;
+}
+
+static void q2plug_close(struct strom_ctx *ctx)
+{
+    free(strom_ctx_local(ctx));
+    strom_ctx_set_local(ctx, NULL);
 }
 
 /* q2plug record: u32 plugs, then per plug (ascending id): u64 id, 2 x (i64 sent, median
@@ -171,8 +194,10 @@ const struct strom_operator strom_q2plug_op = {
     .kind = "debs14-q2-plug",
     .record_size = sizeof(struct plug_rec),
     .codec = &q2plug_codec,
+    .open = q2plug_open,
     .process = q2plug_process,
     .on_watermark = q2plug_watermark,
+    .close = q2plug_close,
 };
 
 /* --- q2global: the global windows --------------------------------------------------- */
@@ -347,22 +372,6 @@ struct pending {
     size_t n, cap;
 };
 
-static int cmp_input(const void *pa, const void *pb)
-{
-    const struct strom_event *a = pa, *b = pb;
-    /* a second's changes (v[0] without the tag) before its global medians */
-    int ga = (a->v[0] & STROM_Q2_GLOBAL_TAG) != 0, gb = (b->v[0] & STROM_Q2_GLOBAL_TAG) != 0;
-    if (a->time != b->time)
-        return a->time < b->time ? -1 : 1;
-    if (ga != gb)
-        return ga - gb;
-    if (a->key != b->key)
-        return a->key < b->key ? -1 : 1;
-    if (a->v[0] != b->v[0])
-        return a->v[0] < b->v[0] ? -1 : 1;
-    return (a->v[1] > b->v[1]) - (a->v[1] < b->v[1]);
-}
-
 static int q2house_process(struct strom_ctx *ctx, const struct strom_event *ev, size_t n)
 {
     struct pending *pd = strom_ctx_local(ctx);
@@ -434,27 +443,46 @@ static int judge_house(void *arg, uint64_t key, uint64_t ns, void *recp)
     return strom_emit_to(j->ctx, (unsigned)j->w, &out);
 }
 
+/* Applies the buffered input up to the watermark, one second at a time: the second's
+ * changes, then its global medians. Within a second the order does not matter (a plug has
+ * one change per window and second, from the one q2plug instance that owns it), so this
+ * needs no sort: a few scans, one per second the watermark passed (usually one or two). */
 static int q2house_watermark(struct strom_ctx *ctx, int64_t wm)
 {
     struct pending *pd = strom_ctx_local(ctx);
-    size_t k = 0;
+    size_t kept = 0;
     int rc = 0;
 
-    if (!pd->n)
-        return 0;
-    qsort(pd->ev, pd->n, sizeof *pd->ev, cmp_input);
-    for (; k < pd->n && pd->ev[k].time <= wm && !rc; k++) {
-        const struct strom_event *ev = &pd->ev[k];
-        if (ev->v[0] & STROM_Q2_GLOBAL_TAG) {
-            struct judge j = {ctx, ev->time, ev->v[1], (int)(ev->v[0] & 1)};
-            rc = strom_state_foreach(ctx, judge_house, &j);
-        } else {
-            rc = apply_change(ctx, ev);
-        }
+    for (;;) {
+        int64_t t = STROM_TIME_MAX;
+        for (size_t k = 0; k < pd->n; k++)
+            if (pd->ev[k].time <= wm && pd->ev[k].time < t)
+                t = pd->ev[k].time;
+        if (t == STROM_TIME_MAX)
+            break;
+        for (int pass = 0; pass < 2 && !rc; pass++)
+            for (size_t k = 0; k < pd->n && !rc; k++) {
+                const struct strom_event *ev = &pd->ev[k];
+                int global = (ev->v[0] & STROM_Q2_GLOBAL_TAG) != 0;
+                if (ev->time != t || global != pass)
+                    continue;
+                if (global) {
+                    struct judge j = {ctx, ev->time, ev->v[1], (int)(ev->v[0] & 1)};
+                    rc = strom_state_foreach(ctx, judge_house, &j);
+                } else {
+                    rc = apply_change(ctx, ev);
+                }
+            }
+        if (rc)
+            return rc;
+        /* drop the second just applied */
+        kept = 0;
+        for (size_t k = 0; k < pd->n; k++)
+            if (pd->ev[k].time != t)
+                pd->ev[kept++] = pd->ev[k];
+        pd->n = kept;
     }
-    memmove(pd->ev, pd->ev + k, (pd->n - k) * sizeof *pd->ev);
-    pd->n -= k;
-    return rc;
+    return 0;
 }
 
 static int q2house_open(struct strom_ctx *ctx)
