@@ -81,11 +81,14 @@ int strom_job_restore_keygroup(struct strom_job *job, const char *name, unsigned
         return strom_rt__set_error(job, STROM_E_INVAL,
                                    "'%s' has no instance %u (parallelism %u)", name, instance,
                                    n->par);
+    /* by key, an event follows its key group; by broadcast every instance sees it; but
+     * forward and global edges deliver to a fixed instance, whatever the key */
     for (unsigned i = 0; i < job->n_edges; i++)
-        if (job->edges[i].to == n && job->edges[i].how != STROM_BY_KEY)
+        if (job->edges[i].to == n && job->edges[i].how != STROM_BY_KEY &&
+            job->edges[i].how != STROM_BROADCAST)
             return strom_rt__set_error(job, STROM_E_GRAPH,
-                                       "'%s' has an input that is not by key ('%s'); its key "
-                                       "groups cannot move",
+                                       "'%s' has an input from '%s' that is neither by key nor "
+                                       "broadcast; its key groups cannot move",
                                        name, job->edges[i].from->name);
     from = n->inst[n->owner[kg]];
     to = n->inst[instance];

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "apps/debs14/debs14.h"
 #include "strom/error.h"
@@ -194,6 +195,91 @@ static void test_real_sample_same_at_any_parallelism(void **st)
     free(input);
 }
 
+/* Key groups of every stateful DEBS operator move between instances while the job runs
+ * (paused, moved, resumed, again and again): the twelve files stay the same bytes. This
+ * exercises the snapshot codecs of Q1's houses, Q2's plug windows and Q2's houses. */
+static char *two_days_input(void)
+{
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    uint64_t id = 0;
+    for (int64_t t = 1377986401; t < 1377986401 + 30 * 3600; t += 20)
+        for (int p = 0; p < 6; p++)
+            fprintf(f, "%llu,%lld,%d.%d,1,%d,%d,%d\n", (unsigned long long)++id, (long long)t,
+                    (int)((t / 300 * 7 + p * 13) % 90), (int)(t % 7), p % 3, p / 3 % 2, p % 4);
+    fclose(f);
+    return text;
+}
+
+static void run_moving(const char *input, const char *dir, int moves, unsigned *moved)
+{
+    char err[512] = "", in[4096], out[4096];
+    struct strom_debs_conf conf = {.input = in, .out_dir = out,
+                                   .queries = STROM_DEBS_Q1 | STROM_DEBS_Q2, .threads = 2,
+                                   .parallelism = 3, .t0 = 1377986401};
+    struct strom_debs_run *run;
+    struct strom_job *job;
+    int rc;
+
+    snprintf(in, sizeof in, "%s/in.csv", dir);
+    snprintf(out, sizeof out, "%s/%s", dir, moves ? "moved" : "still");
+    assert_int_equal(tu_write_file(in, input, strlen(input)), 0);
+    rc = strom_debs_run_new(&run, &conf, err, sizeof err);
+    if (!rc)
+        rc = strom_debs_run_start(run);
+    if (rc)
+        fail_msg("%s", err);
+    job = strom_debs_run_job(run);
+    for (unsigned round = 0; moves && round < 40 && !strom_job_done(job); round++) {
+        static const char *const ops[] = {"q1", "q2plug", "q2house"};
+        struct timespec run_a_while = {0, 2000000};
+        nanosleep(&run_a_while, NULL);
+        if (strom_job_pause(job))
+            break;
+        for (unsigned o = 0; o < 3; o++)
+            for (unsigned kg = round % 5; kg < strom_job_key_groups(job); kg += 5) {
+                unsigned from;
+                if ((rc = strom_job_owner(job, ops[o], kg, &from)) ||
+                    (rc = strom_job_move_keygroup(job, ops[o], kg, (from + 1) % 3)))
+                    fail_msg("%s: %s", strom_strerror(rc), strom_job_errmsg(job));
+                (*moved)++;
+            }
+        strom_job_resume(job);
+    }
+    rc = strom_debs_run_wait(run, err, sizeof err);
+    if (rc)
+        fail_msg("%s: %s", strom_strerror(rc), err);
+    strom_debs_run_free(run);
+}
+
+static void test_moving_key_groups_keeps_output(void **st)
+{
+    char *dir = tu_tempdir(), *input = two_days_input();
+    unsigned moved = 0, none = 0;
+    (void)st;
+    run_moving(input, dir, 0, &none);
+    run_moving(input, dir, 1, &moved);
+    for (unsigned k = 0; k < STROM_DEBS_STREAMS; k++) {
+        char a[4200], b[4200];
+        snprintf(a, sizeof a, "%s/still/%s", dir, strom_debs_stream_name(k));
+        snprintf(b, sizeof b, "%s/moved/%s", dir, strom_debs_stream_name(k));
+        char *ta = tu_read_file(a, NULL), *tb = tu_read_file(b, NULL);
+        assert_non_null(ta);
+        assert_non_null(tb);
+        assert_true(strlen(ta) > 0);
+        if (strcmp(ta, tb))
+            fail_msg("%s differs after %u moves", strom_debs_stream_name(k), moved);
+        free(ta);
+        free(tb);
+    }
+    print_message("%u key-group moves\n", moved);
+    assert_true(moved > 0);
+    free(input);
+    tu_rmtree(dir);
+    free(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -203,6 +289,7 @@ int main(void)
         cmocka_unit_test(test_q2_windows_and_changes),
         cmocka_unit_test(test_q2_rounding),
         cmocka_unit_test(test_real_sample_same_at_any_parallelism),
+        cmocka_unit_test(test_moving_key_groups_keeps_output),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
