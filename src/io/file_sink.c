@@ -97,8 +97,11 @@ static int write_upto(struct strom_ctx *ctx, int64_t upto)
     size_t k = 0;
     int rc;
 
-    if (!l->n)
-        return 0;
+    for (; k < l->n && l->buf[k].time > upto; k++)
+        ;
+    if (k == l->n)
+        return 0; /* nothing to write yet: no sort */
+    k = 0;
     qsort(l->buf, l->n, sizeof *l->buf, cmp_event);
     for (; k < l->n && l->buf[k].time <= upto; k++)
         if ((rc = cfg->format(l->f, &l->buf[k], cfg->format_arg)))

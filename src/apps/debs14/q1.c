@@ -18,6 +18,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -469,18 +470,69 @@ double strom_q1_event_prediction(const struct strom_event *ev)
     return d;
 }
 
+/* Appends v in decimal; returns the new end. */
+static char *put_u64(char *p, uint64_t v)
+{
+    char tmp[24];
+    int n = 0;
+    do
+        tmp[n++] = (char)('0' + v % 10);
+    while (v /= 10);
+    while (n)
+        *p++ = tmp[--n];
+    return p;
+}
+
+/* Appends the load in W, mW given, as printf's "%.3f" would print it. The fast path rounds
+ * x * 1000 to an integer, which equals printf's exact rounding unless the product lies
+ * next to a half (where the rounding of mw / 1000 could tip it: below 1e9 mW its error is
+ * under 1e-6) or is negative or huge: those go
+ * through printf. */
+static char *put_load(char *p, double mw)
+{
+    double y = mw, t = trunc(y), frac = y - t;
+    if (y < 0 || y > 1e9 || fabs(frac - 0.5) < 1e-6)
+        return p + sprintf(p, "%.3f", mw / 1000.0);
+    uint64_t r = (uint64_t)nearbyint(mw);
+    p = put_u64(p, r / 1000);
+    *p++ = '.';
+    *p++ = (char)('0' + r / 100 % 10);
+    *p++ = (char)('0' + r / 10 % 10);
+    *p++ = (char)('0' + r % 10);
+    return p;
+}
+
+static int put_line(FILE *f, char *line, char *end)
+{
+    *end++ = '\n';
+    return fwrite(line, 1, (size_t)(end - line), f) == (size_t)(end - line) ? 0 : -EIO;
+}
+
 int strom_q1_format_house(FILE *f, const struct strom_event *ev, void *arg)
 {
+    char line[128], *p = line;
     (void)arg;
-    return fprintf(f, "%" PRId64 ",%" PRIu64 ",%.3f\n", ev->v[1], ev->key,
-                   strom_q1_event_prediction(ev) / 1000.0) < 0 ? -EIO : 0;
+    p = put_u64(p, (uint64_t)ev->v[1]);
+    *p++ = ',';
+    p = put_u64(p, ev->key);
+    *p++ = ',';
+    p = put_load(p, strom_q1_event_prediction(ev));
+    return put_line(f, line, p);
 }
 
 int strom_q1_format_plug(FILE *f, const struct strom_event *ev, void *arg)
 {
     uint64_t id = (uint64_t)ev->v[0];
+    char line[160], *p = line;
     (void)arg;
-    return fprintf(f, "%" PRId64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%.3f\n", ev->v[1],
-                   ev->key, id >> 32, id & 0xffffffffu,
-                   strom_q1_event_prediction(ev) / 1000.0) < 0 ? -EIO : 0;
+    p = put_u64(p, (uint64_t)ev->v[1]);
+    *p++ = ',';
+    p = put_u64(p, ev->key);
+    *p++ = ',';
+    p = put_u64(p, id >> 32);
+    *p++ = ',';
+    p = put_u64(p, id & 0xffffffffu);
+    *p++ = ',';
+    p = put_load(p, strom_q1_event_prediction(ev));
+    return put_line(f, line, p);
 }
