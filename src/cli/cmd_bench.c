@@ -1,8 +1,8 @@
 /*
  * cli/cmd_bench.c: `strom bench`, the engine's throughput benchmark.
  *
- * A keyed aggregation: generated events (key = event number mod KEYS) go by key to a
- * summing operator whose per-key records are engine-owned state; at the end each key's sum
+ * A keyed aggregation: generated events (key = event number mod KEYS; a watermark every
+ * 8192 events of a source instance) go by key to a summing operator whose per-key records are engine-owned state; at the end each key's sum
  * and count go to a sink that checks that no event was lost. Each thread count runs in its
  * own child process, so that its peak RSS is its own. Prints figures; never fails on speed.
  */
@@ -59,7 +59,7 @@ static int gen_produce(struct strom_ctx *ctx)
     struct strom_event ev = {0};
     int rc;
 
-    for (int k = 0; k < 1024 && p->next < g->events; k++) {
+    for (int k = 0; k < 8192 && p->next < g->events; k++) {
         ev.key = p->key;
         ev.time = (int64_t)(p->next >> 10);
         ev.v[0] = 1;
