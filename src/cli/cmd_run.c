@@ -29,6 +29,8 @@ static void run_usage(FILE *f)
             "  --threads N       worker threads (default: one per core)\n"
             "  --parallelism N   instances of each query operator (default: threads)\n"
             "  --t0 T            the epoch of Query 1's slices (default %u)\n"
+            "  --latency         measure the latency of output rows (from reading the row\n"
+            "                    that triggers them to writing them) for the summary\n"
             "  --progress        show progress even when standard error is not a terminal\n"
             "  --quiet           no progress and no summary\n",
             STROM_DEBS_DEFAULT_T0);
@@ -95,6 +97,14 @@ static void summary(struct strom_debs_run *run, const struct strom_debs_conf *co
         if (!strom_debs_run_stream(run, k, &path, &rows))
             printf("  %-22s %llu rows\n", strom_debs_stream_name(k), rows);
     }
+    const struct strom_debs_latency *lat = strom_debs_run_latency(run);
+    if (lat && lat->count)
+        printf("latency of %" PRIu64 " output rows: mean %.3f ms, p10 %.3f ms, p90 %.3f ms, "
+               "p99 %.3f ms\n",
+               lat->count, lat->sum_ns / 1e6 / lat->count,
+               strom_debs_latency_percentile(lat, 10) / 1e6,
+               strom_debs_latency_percentile(lat, 90) / 1e6,
+               strom_debs_latency_percentile(lat, 99) / 1e6);
     printf("%.2f s, %.2f M rows/s, peak memory %.1f MiB; output in %s\n", secs,
            secs > 0 ? st->lines / secs / 1e6 : 0, ru.ru_maxrss / 1024.0, conf->out_dir);
 }
@@ -106,6 +116,7 @@ int strom_cmd_run(int argc, char **argv)
         {"queries", required_argument, 0, 'q'}, {"threads", required_argument, 0, 't'},
         {"parallelism", required_argument, 0, 'p'}, {"t0", required_argument, 0, 'z'},
         {"progress", no_argument, 0, 'P'},      {"quiet", no_argument, 0, 'Q'},
+        {"latency", no_argument, 0, 'L'},
         {"help", no_argument, 0, 'h'},          {0, 0, 0, 0}};
     struct strom_debs_conf conf = {.queries = STROM_DEBS_Q1 | STROM_DEBS_Q2, .t0 = STROM_DEBS_DEFAULT_T0};
     struct strom_debs_run *run = NULL;
@@ -147,6 +158,7 @@ int strom_cmd_run(int argc, char **argv)
             conf.t0 = (uint32_t)v;
             break;
         case 'P': progress = 1; break;
+        case 'L': conf.latency = 1; break;
         case 'Q': quiet = 1; break;
         case 'h': run_usage(stdout); return 0;
         default: run_usage(stderr); return 2;

@@ -18,6 +18,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "apps/debs14/latency.h"
 #include "apps/debs14/parse.h"
 #include "strom/job.h"
 #include "strom/sink.h"
@@ -27,6 +28,7 @@ struct strom_debs_source {
     int fd;        /* borrowed */
     uint32_t t0;
     FILE *rejects; /* rejects.csv, or NULL */
+    struct strom_debs_triggers *triggers; /* for latency measurement, or NULL */
     /* progress, readable from another thread while the job runs */
     _Atomic uint64_t bytes, lines;
     /* after the run */
@@ -49,6 +51,7 @@ struct strom_debs_conf {
     unsigned parallelism; /* instances of each query operator; 0: = threads */
     unsigned key_groups; /* 0: the engine's default */
     uint32_t t0;
+    int latency;         /* measure the latency of output rows */
 };
 
 struct strom_debs_run;
@@ -73,6 +76,8 @@ struct strom_job *strom_debs_run_job(struct strom_debs_run *run);
 /* Stream k (0 .. STROM_DEBS_STREAMS-1): its file name and rows written; NULL name when
  * the stream is not part of this run. */
 const char *strom_debs_stream_name(unsigned k);
+/* With conf.latency: the latency of all output rows (merged); NULL otherwise. */
+const struct strom_debs_latency *strom_debs_run_latency(struct strom_debs_run *run);
 int strom_debs_run_stream(const struct strom_debs_run *run, unsigned k, const char **path,
                           unsigned long long *rows);
 

@@ -20,8 +20,18 @@ static const char *const stream_names[STROM_DEBS_STREAMS] = {
     "q1-house-15min.csv", "q1-plug-15min.csv", "q1-house-60min.csv", "q1-plug-60min.csv",
     "q1-house-120min.csv", "q1-plug-120min.csv", "q2-1h.csv",         "q2-24h.csv"};
 
+/* A stream's latency: its real format, then the time since the row's trigger. */
+struct stream_lat {
+    strom_format_fn format;
+    const struct strom_debs_triggers *triggers;
+    int strict; /* Q2: the trigger of second t is a later second */
+    struct strom_debs_latency lat;
+};
+
 struct strom_debs_run {
     struct strom_debs_conf conf;
+    struct stream_lat lat[STROM_DEBS_STREAMS];
+    struct strom_debs_latency all;
     struct strom_job *job;
     struct strom_debs_source src;
     struct strom_q1_conf q1;
@@ -32,6 +42,39 @@ struct strom_debs_run {
     int fd, own_fd;
     uint64_t size;
 };
+
+static int lat_format(FILE *f, const struct strom_event *ev, void *arg)
+{
+    struct stream_lat *sl = arg;
+    int rc = sl->format(f, ev, NULL);
+    uint64_t from = strom_debs_triggers_find(sl->triggers, ev->time, sl->strict);
+    uint64_t now = strom_debs_now_ns();
+    if (!rc && from && now >= from)
+        strom_debs_latency_add(&sl->lat, now - from);
+    return rc;
+}
+
+/* With latency measured, every sink writes through lat_format. */
+static void measure(struct strom_debs_run *run, unsigned k)
+{
+    struct strom_file_sink *s = &run->sinks[k];
+    if (!run->src.triggers)
+        return;
+    run->lat[k] = (struct stream_lat){.format = s->format, .triggers = run->src.triggers,
+                                      .strict = k >= 10};
+    s->format = lat_format;
+    s->format_arg = &run->lat[k];
+}
+
+const struct strom_debs_latency *strom_debs_run_latency(struct strom_debs_run *run)
+{
+    if (!run->src.triggers)
+        return NULL;
+    memset(&run->all, 0, sizeof run->all);
+    for (unsigned k = 0; k < STROM_DEBS_STREAMS; k++)
+        strom_debs_latency_merge(&run->all, &run->lat[k].lat);
+    return &run->all;
+}
 
 const char *strom_debs_stream_name(unsigned k)
 {
@@ -66,6 +109,7 @@ static int build(struct strom_debs_run *run, char *err, size_t errlen)
             struct strom_file_sink *s = &run->sinks[k];
             s->path = run->paths[k];
             s->format = k % 2 ? strom_q1_format_plug : strom_q1_format_house;
+            measure(run, k);
             snprintf(run->sink_names[k], sizeof run->sink_names[k], "sink-%s", stream_names[k]);
             rc = strom_job_add(run->job, run->sink_names[k], &strom_file_sink_op, s, 1);
             if (!rc) /* port k of q1: connected in this order */
@@ -90,6 +134,7 @@ static int build(struct strom_debs_run *run, char *err, size_t errlen)
             struct strom_file_sink *s = &run->sinks[k];
             s->path = run->paths[k];
             s->format = strom_q2_format;
+            measure(run, k);
             snprintf(run->sink_names[k], sizeof run->sink_names[k], "sink-%s", stream_names[k]);
             rc = strom_job_add(run->job, run->sink_names[k], &strom_file_sink_op, s, 1);
             if (!rc) /* ports 0 (1 h) and 1 (24 h) of q2house */
@@ -148,6 +193,8 @@ int strom_debs_run_new(struct strom_debs_run **out, const struct strom_debs_conf
     }
     run->src.fd = run->fd;
     run->src.t0 = conf->t0;
+    if (conf->latency && (rc = strom_debs_triggers_new(&run->src.triggers)))
+        goto out;
     rc = build(run, err, errlen);
 out:
     if (rc) {
@@ -214,6 +261,7 @@ void strom_debs_run_free(struct strom_debs_run *run)
     if (!run)
         return;
     strom_job_free(run->job);
+    strom_debs_triggers_free(run->src.triggers);
     if (run->src.rejects)
         fclose(run->src.rejects);
     if (run->own_fd)

@@ -83,6 +83,8 @@ static int src_produce(struct strom_ctx *ctx)
         if (row->property != 1)
             continue;
         if (ts > l->cur) {
+            if (src->triggers) /* this row reaches update points and completes a second */
+                strom_debs_triggers_add(src->triggers, ts, strom_debs_now_ns());
             /* the second l->cur is complete; then the gap before ts, if any */
             if (l->cur >= 0)
                 e = strom_emit_watermark(ctx, l->cur);
@@ -100,6 +102,8 @@ static int src_produce(struct strom_ctx *ctx)
     publish(src, l->reader);
     if (rc == 1) {
         src->stats = *strom_debs_reader_stats(l->reader);
+        if (src->triggers) /* the end reaches the final update point and second */
+            strom_debs_triggers_add(src->triggers, INT64_MAX, strom_debs_now_ns());
         if (l->cur >= 0 && (rc = strom_emit_watermark(ctx, l->cur)))
             return rc;
         return STROM_END;
