@@ -25,14 +25,7 @@
 
 #include "apps/debs14/parse.h"
 
-/* A fuzzer, unlike the library, stops at the first broken promise. */
-#define CHECK(cond)                                                                                \
-    do {                                                                                           \
-        if (!(cond)) {                                                                             \
-            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond);               \
-            abort();                                                                               \
-        }                                                                                          \
-    } while (0)
+#include "fuzz.h"
 
 #define ROW_BYTES (offsetof(struct strom_debs_row, property) + 1) /* without padding */
 

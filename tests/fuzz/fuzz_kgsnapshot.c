@@ -22,14 +22,7 @@
 #include "state/state.h"
 #include "strom/error.h"
 
-/* A fuzzer, unlike the library, stops at the first broken promise. */
-#define CHECK(cond)                                                                            \
-    do {                                                                                       \
-        if (!(cond)) {                                                                         \
-            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond);           \
-            abort();                                                                           \
-        }                                                                                      \
-    } while (0)
+#include "fuzz.h"
 
 struct addr {
     uint64_t key, ns;

@@ -107,3 +107,11 @@ static long status_kib(const char *field)
 
 long tu_peak_rss_kib(void) { return status_kib("VmHWM"); }
 long tu_rss_kib(void) { return status_kib("VmRSS"); }
+
+char *tu_read_and_clean(char *dir, const char *path)
+{
+    char *text = tu_read_file(path, NULL);
+    tu_rmtree(dir);
+    free(dir);
+    return text;
+}

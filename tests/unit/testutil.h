@@ -12,6 +12,9 @@ const char *tu_path(const char *dir, const char *name);
 char *tu_read_file(const char *path, size_t *len);
 /* Write len bytes to path; 0 or -errno. */
 int tu_write_file(const char *path, const void *data, size_t len);
+/* The whole file at path (NULL if unreadable), then dir removed and freed: the end of a
+ * test that ran a job into a temporary directory. */
+char *tu_read_and_clean(char *dir, const char *path);
 /* Remove dir and everything below it. */
 void tu_rmtree(const char *dir);
 /* Peak and current resident set size of this process, in KiB (from /proc/self/status). */

@@ -36,10 +36,8 @@ static char *run_q1(const char *input, const char *file, unsigned threads, unsig
     strom_debs_run_free(run);
     char path[4200];
     snprintf(path, sizeof path, "%s/%s", out, file);
-    text = tu_read_file(path, NULL);
+    text = tu_read_and_clean(dir, path);
     assert_non_null(text);
-    tu_rmtree(dir);
-    free(dir);
     free(in);
     free(out);
     return text;

@@ -82,10 +82,8 @@ static char *run_job(const struct strom_operator *op, unsigned par, unsigned thr
         fprintf(stderr, "job failed: %s: %s\n", strom_strerror(rc), strom_job_errmsg(job));
     assert_int_equal(rc, 0);
     strom_job_free(job);
-    text = tu_read_file(sink.path, NULL);
+    text = tu_read_and_clean(dir, sink.path);
     assert_non_null(text);
-    tu_rmtree(dir);
-    free(dir);
     return text;
 }
 

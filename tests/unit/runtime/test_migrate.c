@@ -73,10 +73,8 @@ static char *run(const struct strom_operator *op, unsigned par, int moves, unsig
     rc = strom_job_wait(job);
     check(rc, job);
     strom_job_free(job);
-    text = tu_read_file(sink.path, NULL);
+    text = tu_read_and_clean(dir, sink.path);
     assert_non_null(text);
-    tu_rmtree(dir);
-    free(dir);
     return text;
 }
 
