@@ -27,7 +27,8 @@
     X(OPERATOR, -1010, "an operator failed")                                         \
     X(KEYGROUP, -1011, "key group not owned by this instance")                       \
     X(STALE_EPOCH, -1012, "message from an older assignment epoch")                  \
-    X(USAGE, -1013, "invalid command-line usage")
+    X(USAGE, -1013, "invalid command-line usage")                                    \
+    X(FOREIGN, -1014, "checkpoint written by another job")
 
 enum strom_error {
     STROM_OK = 0,
