@@ -1,6 +1,7 @@
 /*
- * apps/debs14/median.c: one plug's sliding-window median, two heaps with lazy removal.
- * The design, its invariants and the encoding are in median.h.
+ * apps/debs14/median.c: one plug's sliding-window median, a ring of the readings and a band
+ * of exact values around the median. The design, its invariants and the encoding are in
+ * median.h.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -9,319 +10,446 @@
 #include "apps/debs14/median.h"
 #include "strom/error.h"
 
-#define RING_MIN 64u
-#define HEAP_MIN 16u
-/* Values below this fit in the upper half of a narrow key. */
-#define NARROW_LIMIT (UINT64_C(1) << 32)
-/* Stale entries tolerated before both heaps are compacted: half the live ones, plus this
- * many so that tiny windows do not compact at every step. */
-#define STALE_SLACK 32u
 #define READING_LEN 12u /* ts u32 + value u64 */
+/* The ring value of a big reading, and the smallest big value: small values fit in 32 bits
+ * beside it. */
+#define ESCAPE UINT32_MAX
+#define RING_MIN 64u
+/* A rebuild puts max(MARGIN_MIN, n / MARGIN_DIV) ranks on each side of the median into the
+ * band: see median.h for the trade-off. */
+#define MARGIN_MIN 32u
+#define MARGIN_DIV 64u
+/* Bins of a rebuild's first pass: 16 per power of two (values below 16 one each), so that a
+ * bin is at most 1/16 of its values wide whatever the scale; 800 cover 2^53. */
+#define FLOAT_BINS 800u
+/* Bins of a refining pass over one range. */
+#define SUB_BINS 1024u
+/* Values a rebuild's pass reads at a time. */
+#define CHUNK 256u
 
-/* --- heaps: max-heaps of keys, with the seqs alongside in wide mode ---------------------- */
+/* --- rings ------------------------------------------------------------------------------ */
 
-/* 4-ary: half the depth of a binary heap, and the four children share one or two cache
- * lines. Every move between the heaps pops one root (a full sift-down) and pushes the
- * smallest/largest value into the other (a full sift-up), so depth is what costs. Measured
- * with 1,000 windows of 40,000 readings (cold caches): 285 ns per add + expire + median2,
- * against 460-1,200 ns for a binary heap; the same (~120 ns) for one window in cache. */
-#define ARITY 4
-
-static void sift_up(struct strom_debs_mheap *h, size_t i, uint64_t k, uint32_t s)
+/* The capacity for n entries: an eighth more and some (see median.h on memory). */
+static uint32_t ring_cap_for(uint32_t n)
 {
-    while (i) {
-        size_t p = (i - 1) / ARITY;
-        if (h->key[p] >= k) break;
-        h->key[i] = h->key[p];
-        if (h->seq) h->seq[i] = h->seq[p];
-        i = p;
+    return n + n / 8 + RING_MIN; /* n <= STROM_DEBS_MEDIAN_MAX_COUNT: no overflow */
+}
+
+static uint32_t ring_slot(const struct strom_debs_mring *r, uint32_t i)
+{
+    uint32_t j = r->head + i;
+    return j >= r->cap ? j - r->cap : j; /* cap < 2^31, so no overflow above */
+}
+
+/* A new array of cap (>= n) entries, the oldest at 0. */
+static int ring_resize(struct strom_debs_mring *r, uint32_t cap)
+{
+    uint64_t *a = malloc((size_t)cap * sizeof *a);
+    uint32_t first = r->cap - r->head < r->n ? r->cap - r->head : r->n;
+
+    if (!a) return -ENOMEM;
+    if (r->n) {
+        memcpy(a, r->a + r->head, (size_t)first * sizeof *a);
+        memcpy(a + first, r->a, (size_t)(r->n - first) * sizeof *a);
     }
-    h->key[i] = k;
-    if (h->seq) h->seq[i] = s;
-}
-
-/* Moves the hole at i down to where (k, s) belongs among the first h->n entries. */
-static void sift_down(struct strom_debs_mheap *h, size_t i, uint64_t k, uint32_t s)
-{
-    size_t n = h->n, c;
-
-    while ((c = ARITY * i + 1) < n) {
-        size_t end = c + ARITY < n ? c + ARITY : n;
-        for (size_t j = c + 1; j < end; j++)
-            if (h->key[j] > h->key[c]) c = j;
-        if (h->key[c] <= k) break;
-        h->key[i] = h->key[c];
-        if (h->seq) h->seq[i] = h->seq[c];
-        i = c;
-    }
-    h->key[i] = k;
-    if (h->seq) h->seq[i] = s;
-}
-
-/* The caller made room (h->n < h->cap). */
-static void heap_push(struct strom_debs_mheap *h, uint64_t k, uint32_t s)
-{
-    sift_up(h, h->n++, k, s);
-}
-
-static void heap_pop(struct strom_debs_mheap *h)
-{
-    h->n--;
-    if (h->n) sift_down(h, 0, h->key[h->n], h->seq ? h->seq[h->n] : 0);
-}
-
-static void heapify(struct strom_debs_mheap *h)
-{
-    /* from the last entry that has a child, (n - 2) / ARITY, up to the root */
-    for (size_t i = h->n < 2 ? 0 : (h->n - 2) / ARITY + 1; i-- > 0;)
-        sift_down(h, i, h->key[i], h->seq ? h->seq[i] : 0);
-}
-
-/* Resizes the arrays to cap entries (>= n); the seq array too when wide. On failure the
- * heap stays usable: h->cap becomes what both arrays hold at least. */
-static int heap_resize(struct strom_debs_mheap *h, uint32_t cap, int wide)
-{
-    uint64_t *key = realloc(h->key, (size_t)cap * sizeof *key);
-    uint32_t *seq;
-
-    if (!key) return -ENOMEM;
-    h->key = key;
-    if (wide) {
-        seq = realloc(h->seq, (size_t)cap * sizeof *seq);
-        if (!seq) {
-            h->cap = cap < h->cap ? cap : h->cap;
-            return -ENOMEM;
-        }
-        h->seq = seq;
-    }
-    h->cap = cap;
+    free(r->a);
+    r->a = a;
+    r->cap = cap;
+    r->head = 0;
     return 0;
 }
 
-/* Room for need entries, growing by half. */
-static int heap_reserve(struct strom_debs_mheap *h, uint32_t need, int wide)
+/* Room for one more entry. */
+static int ring_reserve(struct strom_debs_mring *r)
 {
-    uint64_t cap = h->cap ? h->cap : HEAP_MIN;
-
-    if (need <= h->cap) return 0;
-    while (cap < need)
-        cap += cap / 2;
-    if (cap > UINT32_MAX) cap = UINT32_MAX;
-    return heap_resize(h, (uint32_t)cap, wide);
+    return r->n < r->cap ? 0 : ring_resize(r, ring_cap_for(r->n));
 }
 
-static void heap_release(struct strom_debs_mheap *h)
+/* The caller made room. */
+static void ring_push(struct strom_debs_mring *r, uint64_t x)
 {
-    free(h->key);
-    free(h->seq);
-    memset(h, 0, sizeof *h);
+    r->a[ring_slot(r, r->n)] = x;
+    r->n++;
 }
 
-/* --- entries ---------------------------------------------------------------------------- */
-
-/* lo is heap 0, hi heap 1; hi stores complemented keys, so its max is the smallest value. */
-static struct strom_debs_mheap *heap_of(struct strom_debs_median *m, int hi)
+static uint64_t ring_pop(struct strom_debs_mring *r)
 {
-    return hi ? &m->hi : &m->lo;
+    uint64_t x = r->a[r->head];
+
+    if (++r->head == r->cap) r->head = 0;
+    r->n--;
+    return x;
 }
 
-static uint64_t make_key(const struct strom_debs_median *m, int hi, uint64_t v, uint32_t s)
+/* Gives back what a ring no longer needs (a failure keeps it big). */
+static void ring_trim(struct strom_debs_mring *r)
 {
-    uint64_t raw = m->wide ? v : v << 32 | s;
-    return hi ? ~raw : raw;
-}
-
-static uint64_t entry_value(const struct strom_debs_median *m, int hi, size_t i)
-{
-    const struct strom_debs_mheap *h = hi ? &m->hi : &m->lo;
-    uint64_t raw = hi ? ~h->key[i] : h->key[i];
-    return m->wide ? raw : raw >> 32;
-}
-
-static uint32_t entry_seq(const struct strom_debs_median *m, int hi, size_t i)
-{
-    const struct strom_debs_mheap *h = hi ? &m->hi : &m->lo;
-    return m->wide ? h->seq[i] : (uint32_t)(hi ? ~h->key[i] : h->key[i]);
-}
-
-static int seq_live(const struct strom_debs_median *m, uint32_t s)
-{
-    return (uint32_t)(s - m->head) < m->count;
-}
-
-/* --- the ring of timestamps and side bits ----------------------------------------------- */
-
-static uint32_t slot_of(const struct strom_debs_median *m, uint32_t s)
-{
-    uint32_t i = m->head_slot + (uint32_t)(s - m->head);
-    return i >= m->cap ? i - m->cap : i; /* cap <= 2^31, so no overflow above */
-}
-
-static void side_set(struct strom_debs_median *m, uint32_t slot, int hi)
-{
-    uint64_t bit = UINT64_C(1) << (slot % 64);
-    if (hi)
-        m->side[slot / 64] |= bit;
-    else
-        m->side[slot / 64] &= ~bit;
-}
-
-static int side_get(const struct strom_debs_median *m, uint32_t slot)
-{
-    return (int)(m->side[slot / 64] >> (slot % 64) & 1);
-}
-
-/* New arrays of cap slots (>= count, >= RING_MIN), the oldest reading at slot 0. */
-static int ring_resize(struct strom_debs_median *m, uint32_t cap)
-{
-    uint32_t *ts = malloc((size_t)cap * sizeof *ts);
-    uint64_t *side = calloc((cap + 63) / 64, sizeof *side);
-
-    if (!ts || !side) {
-        free(ts);
-        free(side);
-        return -ENOMEM;
+    if (!r->n) {
+        free(r->a);
+        memset(r, 0, sizeof *r);
+    } else if (r->cap > r->n + r->n / 4 + 2 * RING_MIN) {
+        ring_resize(r, ring_cap_for(r->n));
     }
-    for (uint32_t i = 0, j = m->head_slot; i < m->count; i++) {
-        ts[i] = m->ts[j];
-        if (side_get(m, j)) side[i / 64] |= UINT64_C(1) << (i % 64);
-        if (++j == m->cap) j = 0;
+}
+
+/* --- the band --------------------------------------------------------------------------- */
+
+static uint32_t margin(uint32_t n)
+{
+    return n / MARGIN_DIV > MARGIN_MIN ? n / MARGIN_DIV : MARGIN_MIN;
+}
+
+/* The room a rebuild of a window of n readings needs: at most 2 * margin values lie strictly
+ * between the two ranks it looks for, plus those two (see rebuild). */
+static uint32_t band_cap_for(uint32_t n)
+{
+    return 2 * margin(n) + 8;
+}
+
+static uint32_t *counts(const struct strom_debs_mband *b)
+{
+    return (uint32_t *)(b->v + b->cap);
+}
+
+/* New arrays of cap (>= nd) entries; 0 frees them. */
+static int band_resize(struct strom_debs_mband *b, uint32_t cap)
+{
+    uint64_t *v = NULL;
+
+    if (cap && !(v = malloc((size_t)cap * (sizeof *v + sizeof(uint32_t))))) return -ENOMEM;
+    if (b->nd) {
+        memcpy(v, b->v, b->nd * sizeof *v);
+        memcpy(v + cap, counts(b), b->nd * sizeof(uint32_t));
     }
-    free(m->ts);
-    free(m->side);
-    m->ts = ts;
-    m->side = side;
-    m->cap = cap;
-    m->head_slot = 0;
+    free(b->v);
+    b->v = v;
+    b->cap = cap;
     return 0;
 }
 
-/* --- keeping the invariants ------------------------------------------------------------- */
-
-static void prune(struct strom_debs_median *m, int hi)
+/* The first distinct value >= x (nd if none). */
+static uint32_t band_find(const struct strom_debs_mband *b, uint64_t x)
 {
-    struct strom_debs_mheap *h = heap_of(m, hi);
+    uint32_t lo = 0, n = b->nd, half;
 
-    while (h->n && !seq_live(m, entry_seq(m, hi, 0)))
-        heap_pop(h);
+    for (; n > 1; n -= half) {
+        half = n / 2;
+        lo = b->v[lo + half] < x ? lo + half : lo;
+    }
+    return lo + (n && b->v[lo] < x);
 }
 
-/* Drops the stale entries of one heap, in place. */
-static void compact(struct strom_debs_median *m, int hi)
+/* Room for a new distinct value when the arrays are full: drops a quarter of them from the
+ * end farther from the cursor into below or above, and narrows [lo, hi] to what is left.
+ * The cursor's value and the one after it stay (the far end has more than a quarter). */
+static void band_cut(struct strom_debs_mband *b)
 {
-    struct strom_debs_mheap *h = heap_of(m, hi);
-    uint32_t w = 0;
+    uint32_t *c = counts(b), d = b->nd / 4, sum = 0;
 
-    for (uint32_t i = 0; i < h->n; i++) {
-        if (!seq_live(m, entry_seq(m, hi, i))) continue;
-        h->key[w] = h->key[i];
-        if (h->seq) h->seq[w] = h->seq[i];
-        w++;
-    }
-    h->n = w;
-    heapify(h);
-}
-
-/* Back to 8-byte entries once no wide value is left: keys get their seqs back. */
-static void go_narrow(struct strom_debs_median *m)
-{
-    for (int hi = 0; hi < 2; hi++) {
-        struct strom_debs_mheap *h = heap_of(m, hi);
-        for (uint32_t i = 0; i < h->n; i++) {
-            uint64_t v = entry_value(m, hi, i);
-            uint32_t s = h->seq[i];
-            h->key[i] = hi ? ~(v << 32 | s) : v << 32 | s;
-        }
-        free(h->seq);
-        h->seq = NULL;
-        heapify(h); /* ties between equal values are now ordered by seq */
-    }
-    m->wide = 0;
-}
-
-/* To 12-byte entries, before the first value >= 2^32 goes in. A heap ordered by (value,
- * seq) is ordered by value, so no entry moves. */
-static int go_wide(struct strom_debs_median *m)
-{
-    uint32_t *seq[2] = {NULL, NULL};
-
-    for (int hi = 0; hi < 2; hi++) {
-        if (heap_of(m, hi)->cap && !(seq[hi] = malloc(heap_of(m, hi)->cap * sizeof **seq))) {
-            free(seq[0]);
-            return -ENOMEM;
-        }
-    }
-    for (int hi = 0; hi < 2; hi++) {
-        struct strom_debs_mheap *h = heap_of(m, hi);
-        for (uint32_t i = 0; i < h->n; i++) {
-            uint64_t raw = hi ? ~h->key[i] : h->key[i];
-            seq[hi][i] = (uint32_t)raw;
-            h->key[i] = hi ? ~(raw >> 32) : raw >> 32;
-        }
-        h->seq = seq[hi];
-    }
-    m->wide = 1;
-    return 0;
-}
-
-/* Both heaps without stale entries, narrow again if possible, arrays trimmed. */
-static void compact_all(struct strom_debs_median *m)
-{
-    int any_wide = 0;
-
-    compact(m, 0);
-    compact(m, 1);
-    for (int hi = 0; m->wide && hi < 2; hi++)
-        for (uint32_t i = 0; i < heap_of(m, hi)->n && !any_wide; i++)
-            any_wide = entry_value(m, hi, i) >= NARROW_LIMIT;
-    if (m->wide && !any_wide) go_narrow(m);
-    for (int hi = 0; hi < 2; hi++) {
-        struct strom_debs_mheap *h = heap_of(m, hi);
-        if (h->cap > 2 * h->n + 2 * HEAP_MIN)
-            heap_resize(h, h->n + h->n / 4 + HEAP_MIN, m->wide); /* a failure keeps it big */
-    }
-}
-
-/* Moves the top of one heap (live) to the other. The target has room: see expire. */
-static void move_top(struct strom_debs_median *m, int from_hi)
-{
-    struct strom_debs_mheap *to = heap_of(m, !from_hi);
-    uint64_t v = entry_value(m, from_hi, 0);
-    uint32_t s = entry_seq(m, from_hi, 0);
-
-    heap_pop(heap_of(m, from_hi));
-    if (to->n == to->cap) {
-        /* Full of entries of which some are stale (see expire). Growing too when the live
-         * ones crowd it keeps the next compaction of it at least cap / 4 moves away. */
-        compact(m, !from_hi);
-        if (to->n > to->cap / 4 * 3)
-            heap_reserve(to, to->cap + 1, m->wide); /* a failure still leaves room */
-    }
-    heap_push(to, make_key(m, !from_hi, v, s), s);
-    side_set(m, slot_of(m, s), !from_hi);
-    if (from_hi) {
-        m->live_hi--;
-        m->live_lo++;
+    if (b->nd - 1 - b->cur > b->cur) {
+        for (uint32_t i = b->nd - d; i < b->nd; i++)
+            sum += c[i];
+        b->above += sum;
+        b->hi = b->v[b->nd - d] - 1;
+        b->nd -= d;
     } else {
-        m->live_lo--;
-        m->live_hi++;
+        for (uint32_t i = 0; i < d; i++)
+            sum += c[i];
+        b->below += sum; /* and "before" stays: those values were before the cursor */
+        b->lo = b->v[d - 1] + 1;
+        b->nd -= d;
+        memmove(b->v, b->v + d, b->nd * sizeof *b->v);
+        memmove(c, c + d, b->nd * sizeof *c);
+        b->cur -= d;
     }
-    prune(m, from_hi);
 }
 
-static void rebalance(struct strom_debs_median *m)
+/* Counts x in. The caller keeps cap >= band_cap_for(n) (>= 8). */
+static void band_add(struct strom_debs_mband *b, uint64_t x)
 {
-    for (;;) {
-        if (m->live_lo > m->live_hi + 1)
-            move_top(m, 0);
-        else if (m->live_hi > m->live_lo)
-            move_top(m, 1);
-        else
-            break;
+    uint32_t i, *c;
+
+    if (x >= b->lo && x <= b->hi && b->nd == b->cap) {
+        i = band_find(b, x);
+        if (i == b->nd || b->v[i] != x) band_cut(b);
+    }
+    if (x < b->lo) {
+        b->below++;
+        b->before++;
+        return;
+    }
+    if (x > b->hi) {
+        b->above++;
+        return;
+    }
+    c = counts(b);
+    i = band_find(b, x);
+    if (i < b->nd && b->v[i] == x) {
+        c[i]++;
+        if (i < b->cur) b->before++;
+        return;
+    }
+    memmove(b->v + i + 1, b->v + i, (b->nd - i) * sizeof *b->v);
+    memmove(c + i + 1, c + i, (b->nd - i) * sizeof *c);
+    b->v[i] = x;
+    c[i] = 1;
+    if (b->nd++ && i <= b->cur) {
+        b->cur++; /* the new value is below the cursor's */
+        b->before++;
     }
 }
 
-/* --- the API ---------------------------------------------------------------------------- */
+/* Counts x out; the window holds x. */
+static void band_remove(struct strom_debs_mband *b, uint64_t x)
+{
+    uint32_t i, *c;
+
+    if (x < b->lo) {
+        b->below--;
+        b->before--;
+        return;
+    }
+    if (x > b->hi) {
+        b->above--;
+        return;
+    }
+    c = counts(b);
+    i = band_find(b, x); /* the band holds every value of the window in [lo, hi] */
+    if (i < b->cur) b->before--;
+    if (--c[i]) return;
+    b->nd--;
+    memmove(b->v + i, b->v + i + 1, (b->nd - i) * sizeof *b->v);
+    memmove(c + i, c + i + 1, (b->nd - i) * sizeof *c);
+    if (i < b->cur)
+        b->cur--;
+    else if (b->cur == b->nd && b->nd) /* it was the last value: to the one before */
+        b->before -= c[--b->cur];
+}
+
+/* --- rebuilding the band ---------------------------------------------------------------- */
+
+/* A position in the window's values, in arrival order, the escapes resolved. */
+struct walk {
+    uint32_t i, e;
+};
+
+/* Up to CHUNK values from w on; how many (0 at the end). */
+static uint32_t walk_next(const struct strom_debs_median *m, struct walk *w, uint64_t *buf)
+{
+    uint32_t got = 0;
+
+    for (; got < CHUNK && w->i < m->ring.n; got++) {
+        uint64_t x = m->ring.a[ring_slot(&m->ring, w->i++)] >> 32;
+        buf[got] = x == ESCAPE ? m->big.a[ring_slot(&m->big, w->e++)] : x;
+    }
+    return got;
+}
+
+static uint32_t float_bin(uint64_t x)
+{
+    uint32_t e;
+
+    if (x < 16) return (uint32_t)x;
+    e = 63 - (uint32_t)__builtin_clzll(x); /* >= 4 */
+    return 16 * (e - 3) + (uint32_t)(x >> (e - 4) & 15);
+}
+
+static uint64_t float_bin_start(uint32_t bin)
+{
+    return bin < 16 ? bin : (uint64_t)(16 + bin % 16) << (bin / 16 - 1);
+}
+
+static uint64_t float_bin_end(uint32_t bin)
+{
+    return bin < 16 ? bin : float_bin_start(bin) + ((uint64_t)1 << (bin / 16 - 1)) - 1;
+}
+
+/* The values [a, b] that hold the value of a wanted rank: under values of the window lie
+ * below a, and n in it. */
+struct edge {
+    uint64_t a, b;
+    uint32_t under, n;
+};
+
+/* The bin of h[0..nbins) that holds rank r (1-based) among values of which under lie below
+ * h[0]; adds those before it to *under. */
+static uint32_t bin_of_rank(const uint32_t *h, uint32_t nbins, uint32_t r, uint32_t *under)
+{
+    uint32_t j = 0;
+
+    while (j + 1 < nbins && *under + h[j] < r)
+        *under += h[j++];
+    return j;
+}
+
+/* The first pass: each wanted rank's bin of the float bins. */
+static void edges_first(const struct strom_debs_median *m, const uint32_t want[2],
+                        struct edge e[2])
+{
+    uint32_t h[FLOAT_BINS] = {0}, got, j;
+    uint64_t buf[CHUNK];
+    struct walk w = {0, 0};
+
+    while ((got = walk_next(m, &w, buf)))
+        for (uint32_t i = 0; i < got; i++)
+            h[float_bin(buf[i])]++;
+    for (int t = 0; t < 2; t++) {
+        e[t].under = 0;
+        j = bin_of_rank(h, FLOAT_BINS, want[t], &e[t].under);
+        e[t].a = float_bin_start(j);
+        e[t].b = float_bin_end(j);
+        e[t].n = h[j];
+    }
+}
+
+/* A refining pass: splits each edge that is wider than one value into SUB_BINS bins and
+ * keeps the one that holds its rank. The two edges are the same range or disjoint, the
+ * first below the second, and stay so. Every range is a power of two wide and starts at a
+ * multiple of its width (float bins, then their bins), so its bins tile it exactly. */
+static void edges_refine(const struct strom_debs_median *m, const uint32_t want[2],
+                         struct edge e[2])
+{
+    uint32_t h[2][SUB_BINS] = {{0}}, shift[2] = {0, 0}, got, j;
+    int same = e[0].a == e[1].a, wide[2];
+    const struct edge old[2] = {e[0], e[1]};
+    uint64_t buf[CHUNK];
+    struct walk w = {0, 0};
+
+    for (int t = 0; t < 2; t++) {
+        wide[t] = e[t].a < e[t].b && (t == 0 || !same);
+        while (wide[t] && (e[t].b - e[t].a) >> shift[t] >= SUB_BINS)
+            shift[t]++;
+    }
+    while ((got = walk_next(m, &w, buf)))
+        for (uint32_t i = 0; i < got; i++)
+            for (int t = 0; t < 2; t++)
+                if (wide[t] && buf[i] - e[t].a <= e[t].b - e[t].a)
+                    h[t][(buf[i] - e[t].a) >> shift[t]]++;
+    for (int t = 0; t < 2; t++) {
+        /* one range for both when they were the same, split by the first's bins */
+        int from = same ? 0 : t;
+        if (!wide[from]) continue;
+        e[t].under = old[from].under;
+        j = bin_of_rank(h[from], SUB_BINS, want[t], &e[t].under);
+        e[t].a = old[from].a + ((uint64_t)j << shift[from]);
+        e[t].b = e[t].a + (((uint64_t)1 << shift[from]) - 1);
+        e[t].n = h[from][j];
+    }
+}
+
+/* How many values a collection of [e[0].a, e[1].b] stores one by one: all but the copies of
+ * an edge that is a single value, which are counted. Those strictly between two distinct
+ * edges are the values below the second's start but not below the first's end. */
+static uint32_t edges_stored(const struct edge e[2])
+{
+    if (e[0].a == e[1].a) return e[0].a < e[0].b ? e[0].n : 0;
+    return e[1].under - e[0].under - e[0].n + (e[0].a < e[0].b ? e[0].n : 0) +
+           (e[1].a < e[1].b ? e[1].n : 0);
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return (x > y) - (x < y);
+}
+
+/*
+ * Makes the band again around the median: [lo, hi] = the values of ranks want[0] = k -
+ * margin and want[1] = k + 1 + margin (clamped to 1..n), k the lower middle's rank. When the
+ * middle left the band through one end (dir 1 above, -1 below), it moves that way, so half
+ * a margin stays behind it and one and a half go ahead: a steady trend then rebuilds once in
+ * 1.5 margins instead of one. Passes over the ring narrow two ranges of values that hold
+ * those ranks until the values between them fit in the band's arrays (edges_stored), one
+ * pass collects them there, a sort and a run-length coding make the band. Allocates
+ * nothing: the caller keeps cap >= band_cap_for(n), which holds what lies strictly between
+ * the two ranks once both ranges are single values (at most want[1] - want[0] - 1 <= 2 *
+ * margin values) and the two.
+ */
+static void rebuild(struct strom_debs_median *m, int dir)
+{
+    struct strom_debs_mband *b = &m->band;
+    uint32_t n = m->ring.n, k = (n + 1) / 2, r = margin(n), got, stored = 0;
+    uint32_t below = dir > 0 ? r / 2 : dir < 0 ? r + r / 2 : r, above = 2 * r - below;
+    uint32_t want[2] = {k > below ? k - below : 1, n - k > above + 1 ? k + above + 1 : n};
+    uint32_t cnt[2] = {0, 0}, nd = 0, *c, lo_at, hi_at, under, sum;
+    struct edge e[2];
+    uint64_t buf[CHUNK];
+    struct walk w = {0, 0};
+    int single[2];
+
+    edges_first(m, want, e);
+    while (edges_stored(e) + 2 > b->cap && (e[0].a < e[0].b || e[1].a < e[1].b))
+        edges_refine(m, want, e);
+    /* collect [e[0].a, e[1].b]: the copies of a single-valued edge counted, the rest stored */
+    single[0] = e[0].a == e[0].b;
+    single[1] = e[1].a == e[1].b && e[1].a != e[0].a;
+    while ((got = walk_next(m, &w, buf))) {
+        for (uint32_t i = 0; i < got; i++) {
+            uint64_t x = buf[i];
+            if (x < e[0].a || x > e[1].b) continue;
+            if (single[0] && x == e[0].a)
+                cnt[0]++;
+            else if (single[1] && x == e[1].a)
+                cnt[1]++;
+            else
+                b->v[1 + stored++] = x; /* slot 0 stays free for the first edge's value */
+        }
+    }
+    qsort(b->v + 1, stored, sizeof *b->v, cmp_u64);
+    /* run-length code in place: the ascending values of [e[0].a, e[1].b] and their counts */
+    c = counts(b);
+    if (cnt[0]) {
+        b->v[0] = e[0].a;
+        c[0] = cnt[0];
+        nd = 1;
+    }
+    for (uint32_t i = 1; i <= stored; i++) {
+        if (nd && b->v[nd - 1] == b->v[i]) {
+            c[nd - 1]++;
+        } else {
+            b->v[nd] = b->v[i];
+            c[nd++] = 1;
+        }
+    }
+    if (cnt[1]) {
+        b->v[nd] = e[1].a;
+        c[nd++] = cnt[1];
+    }
+    /* keep the values from rank want[0]'s to rank want[1]'s */
+    under = e[0].under;
+    for (lo_at = 0; under + c[lo_at] < want[0]; lo_at++)
+        under += c[lo_at];
+    sum = under;
+    for (hi_at = lo_at; sum + c[hi_at] < want[1]; hi_at++)
+        sum += c[hi_at];
+    b->nd = hi_at - lo_at + 1;
+    memmove(b->v, b->v + lo_at, b->nd * sizeof *b->v);
+    memmove(c, c + lo_at, b->nd * sizeof *c);
+    b->lo = b->v[0];
+    b->hi = b->v[b->nd - 1];
+    b->below = under;
+    b->above = n - sum - c[b->nd - 1];
+    b->cur = 0;
+    b->before = under;
+}
+
+/* After an add or expire: the cursor onto the lower middle value, the band rebuilt first if
+ * the middle values left it. */
+static void settle(struct strom_debs_median *m)
+{
+    struct strom_debs_mband *b = &m->band;
+    uint32_t n = m->ring.n, k = (n + 1) / 2, need = n % 2 ? k : k + 1;
+    const uint32_t *c;
+
+    if (k <= b->below || need > n - b->above) rebuild(m, k <= b->below ? -1 : 1);
+    c = counts(b);
+    while (b->before + c[b->cur] < k)
+        b->before += c[b->cur++];
+    while (b->before >= k)
+        b->before -= c[--b->cur];
+}
+
+/* --- the window ------------------------------------------------------------------------- */
 
 void strom_debs_median_init(struct strom_debs_median *m)
 {
@@ -330,115 +458,93 @@ void strom_debs_median_init(struct strom_debs_median *m)
 
 void strom_debs_median_release(struct strom_debs_median *m)
 {
-    free(m->ts);
-    free(m->side);
-    heap_release(&m->lo);
-    heap_release(&m->hi);
+    free(m->ring.a);
+    free(m->big.a);
+    free(m->band.v);
     memset(m, 0, sizeof *m);
 }
 
 int strom_debs_median_add(struct strom_debs_median *m, uint32_t ts, uint64_t value)
 {
-    uint32_t s, slot;
-    int hi, rc = 0;
+    uint32_t n = m->ring.n, cap = band_cap_for(n + 1);
+    int rc = 0;
 
     if (value > STROM_DEBS_MEDIAN_VALUE_MAX || ts < m->last_ts) return STROM_E_INVAL;
-    if (m->count >= STROM_DEBS_MEDIAN_MAX_COUNT) return -EOVERFLOW;
-    /* Everything that can fail comes first, so that a failure changes nothing. A push
-     * and at most one move add at most one entry to each heap. */
-    if (m->count == m->cap) {
-        uint64_t cap = m->cap < RING_MIN ? RING_MIN : m->cap + m->cap / 2;
-        rc = ring_resize(m, cap > STROM_DEBS_MEDIAN_MAX_COUNT ? STROM_DEBS_MEDIAN_MAX_COUNT
-                                                              : (uint32_t)cap);
-    }
-    if (!rc && value >= NARROW_LIMIT && !m->wide) rc = go_wide(m);
-    if (!rc) rc = heap_reserve(&m->lo, m->lo.n + 1, m->wide);
-    if (!rc) rc = heap_reserve(&m->hi, m->hi.n + 1, m->wide);
+    if (n >= STROM_DEBS_MEDIAN_MAX_COUNT) return -EOVERFLOW;
+    /* What can fail comes first, so that a failure changes nothing (more room is no
+     * change): the band's room is what lets expire rebuild it without allocating. */
+    rc = ring_reserve(&m->ring);
+    if (!rc && value >= ESCAPE) rc = ring_reserve(&m->big);
+    if (!rc && m->band.cap < cap) rc = band_resize(&m->band, cap + cap / 4);
     if (rc) return rc;
-
-    s = m->head + m->count;
-    m->count++;
-    slot = slot_of(m, s);
-    m->ts[slot] = ts;
+    ring_push(&m->ring, (uint64_t)(value < ESCAPE ? value : ESCAPE) << 32 | ts);
+    if (value >= ESCAPE) ring_push(&m->big, value);
+    if (!n) m->oldest_ts = ts;
     m->last_ts = ts;
-    /* lo is empty only when the window was: the first value goes to lo. */
-    hi = m->live_lo && value > entry_value(m, 0, 0);
-    heap_push(heap_of(m, hi), make_key(m, hi, value, s), s);
-    side_set(m, slot, hi);
-    if (hi)
-        m->live_hi++;
+    if (n)
+        band_add(&m->band, value);
     else
-        m->live_lo++;
-    rebalance(m);
-    /* See the seq invariant in median.h: no entry may be 2^31 seqs older than the next. */
-    if (!((s + 1) & 0x7fffffffu)) compact_all(m);
+        rebuild(m, 0);
+    settle(m);
     return 0;
 }
 
-/*
- * Why a move during expire always finds room in its target, without allocating: a heap
- * holds all its live entries, so at the start cap >= live of each heap. Removals lower
- * count, and a balanced split of a smaller count gives each side at most what it had, so
- * the target's live count never exceeds its starting live count, hence its cap. When the
- * target is full of entries, some are stale; compacting it leaves live < final live <= cap.
- */
 size_t strom_debs_median_expire(struct strom_debs_median *m, int64_t upto)
 {
-    size_t n = 0;
-    uint32_t last_ts;
+    return strom_debs_median_expire_each(m, upto, NULL, NULL);
+}
 
-    while (m->count && (int64_t)m->ts[m->head_slot] <= upto) {
-        if (side_get(m, m->head_slot))
-            m->live_hi--;
-        else
-            m->live_lo--;
-        m->head++;
-        m->count--;
-        if (++m->head_slot == m->cap) m->head_slot = 0;
+size_t strom_debs_median_expire_each(struct strom_debs_median *m, int64_t upto,
+                                     strom_debs_median_leave_fn fn, void *arg)
+{
+    struct strom_debs_mring *r = &m->ring;
+    size_t n = 0;
+    uint32_t last_ts, cap;
+    uint64_t x;
+
+    while (r->n && (int64_t)m->oldest_ts <= upto) {
+        x = ring_pop(r) >> 32;
+        if (x == ESCAPE) x = ring_pop(&m->big);
+        band_remove(&m->band, x);
+        if (fn) fn(arg, x);
+        m->oldest_ts = r->n ? (uint32_t)r->a[r->head] : 0;
         n++;
     }
     if (!n) return 0;
-    if (!m->count) {
+    if (!r->n) {
         /* A plug that left the window keeps no memory; only its clock. */
         last_ts = m->last_ts;
         strom_debs_median_release(m);
         m->last_ts = last_ts;
         return n;
     }
-    prune(m, 0);
-    prune(m, 1);
-    rebalance(m);
-    if ((uint64_t)m->lo.n + m->hi.n - m->count > m->count / 2 + STALE_SLACK) compact_all(m);
-    if (m->cap > RING_MIN && m->count < m->cap / 4) {
-        uint32_t cap = m->count + m->count / 2;
-        ring_resize(m, cap < RING_MIN ? RING_MIN : cap); /* a failure keeps it big */
-    }
+    settle(m);
+    /* Memory back, where a failure keeps it big. */
+    ring_trim(r);
+    ring_trim(&m->big);
+    cap = band_cap_for(r->n);
+    if (m->band.cap > 2 * cap + 16 && m->band.nd <= cap + cap / 4)
+        band_resize(&m->band, cap + cap / 4);
     return n;
 }
 
 uint64_t strom_debs_median_median2(const struct strom_debs_median *m)
 {
-    uint64_t a;
+    const struct strom_debs_mband *b = &m->band;
+    uint32_t n = m->ring.n, k = (n + 1) / 2;
+    uint64_t lo;
 
-    if (!m->count) return 0;
-    a = entry_value(m, 0, 0);
-    return m->live_lo > m->live_hi ? 2 * a : a + entry_value(m, 1, 0);
-}
-
-uint32_t strom_debs_median_oldest_ts(const struct strom_debs_median *m)
-{
-    return m->count ? m->ts[m->head_slot] : 0;
+    if (!n) return 0;
+    /* the cursor is on the k-th value, and the k+1-th is in the band (settle) */
+    lo = b->v[b->cur];
+    if (n % 2 || k + 1 <= b->before + counts(b)[b->cur]) return 2 * lo;
+    return lo + b->v[b->cur + 1];
 }
 
 size_t strom_debs_median_bytes(const struct strom_debs_median *m)
 {
-    size_t b = (size_t)m->cap * 4 + (size_t)(m->cap + 63) / 64 * 8;
-
-    for (int hi = 0; hi < 2; hi++) {
-        const struct strom_debs_mheap *h = hi ? &m->hi : &m->lo;
-        b += (size_t)h->cap * (h->seq ? 12 : 8);
-    }
-    return b;
+    return ((size_t)m->ring.cap + m->big.cap) * sizeof(uint64_t) +
+           (size_t)m->band.cap * (sizeof(uint64_t) + sizeof(uint32_t));
 }
 
 /* --- encoding --------------------------------------------------------------------------- */
@@ -451,117 +557,46 @@ static void put_le(uint8_t *p, uint64_t v, int n)
 
 int strom_debs_median_encode(const struct strom_debs_median *m, struct strom_buf *out)
 {
-    size_t start = out->len;
-    uint64_t *vals = NULL;
-    uint8_t rec[READING_LEN];
-    int rc;
+    const struct strom_debs_mring *r = &m->ring;
+    size_t start = out->len, t = 0;
+    uint8_t tmp[READING_LEN * 256];
+    uint32_t e = 0;
+    int rc = strom_buf_put_u32(out, r->n);
 
-    if (m->count && !(vals = malloc((size_t)m->count * sizeof *vals))) return -ENOMEM;
-    /* The values live in the heaps only; the seqs put them back in arrival order. */
-    for (int hi = 0; hi < 2; hi++) {
-        const struct strom_debs_mheap *h = hi ? &m->hi : &m->lo;
-        for (uint32_t i = 0; i < h->n; i++) {
-            uint32_t s = entry_seq(m, hi, i);
-            if (seq_live(m, s)) vals[(uint32_t)(s - m->head)] = entry_value(m, hi, i);
-        }
-    }
-    rc = strom_buf_put_u32(out, m->count);
     if (!rc) rc = strom_buf_put_u32(out, m->last_ts);
-    for (uint32_t i = 0, j = m->head_slot; !rc && i < m->count; i++) {
-        put_le(rec, m->ts[j], 4);
-        put_le(rec + 4, vals[i], 8);
-        rc = strom_buf_append(out, rec, sizeof rec);
-        if (++j == m->cap) j = 0;
-    }
-    if (rc) out->len = start;
-    free(vals);
-    return rc;
-}
-
-struct pair {
-    uint64_t v;
-    uint32_t s;
-};
-
-static int pair_lt(const struct pair *a, const struct pair *b)
-{
-    return a->v < b->v || (a->v == b->v && a->s < b->s);
-}
-
-static void pair_swap(struct pair *a, struct pair *b)
-{
-    struct pair t = *a;
-    *a = *b;
-    *b = t;
-}
-
-/* Rearranges a[0..n) (distinct pairs) so that a[0..k) are the k smallest: quickselect,
- * expected O(n), with the median of three moved to the front as the Hoare pivot, which
- * guarantees lo <= j < hi and so progress. */
-static void select_smallest(struct pair *a, ptrdiff_t n, ptrdiff_t k)
-{
-    ptrdiff_t lo = 0, hi = n - 1;
-
-    while (lo < hi) {
-        ptrdiff_t mid = lo + (hi - lo) / 2, i = lo - 1, j = hi + 1;
-        if (pair_lt(&a[mid], &a[lo])) pair_swap(&a[mid], &a[lo]);
-        if (pair_lt(&a[hi], &a[mid])) pair_swap(&a[hi], &a[mid]);
-        if (pair_lt(&a[mid], &a[lo])) pair_swap(&a[mid], &a[lo]);
-        pair_swap(&a[lo], &a[mid]);
-        struct pair p = a[lo];
-        for (;;) {
-            do
-                i++;
-            while (pair_lt(&a[i], &p));
-            do
-                j--;
-            while (pair_lt(&p, &a[j]));
-            if (i >= j) break;
-            pair_swap(&a[i], &a[j]);
+    /* The readings, staged in tmp so that the buffer grows in blocks. */
+    for (uint32_t i = 0; !rc && i < r->n; i++) {
+        uint64_t x = r->a[ring_slot(r, i)], v = x >> 32;
+        if (v == ESCAPE) v = m->big.a[ring_slot(&m->big, e++)];
+        put_le(tmp + t, (uint32_t)x, 4);
+        put_le(tmp + t + 4, v, 8);
+        if ((t += READING_LEN) == sizeof tmp) {
+            rc = strom_buf_append(out, tmp, t);
+            t = 0;
         }
-        /* a[lo..j] <= p <= a[j+1..hi] */
-        if (k == j + 1) return;
-        if (k < j + 1)
-            hi = j;
-        else
-            lo = j + 1;
     }
-}
-
-/* Fills heap hi from pairs (its n entries, in any order). */
-static int build_heap(struct strom_debs_median *m, int hi, const struct pair *p, uint32_t n)
-{
-    struct strom_debs_mheap *h = heap_of(m, hi);
-    int rc = heap_resize(h, n + n / 4 + HEAP_MIN, m->wide);
-
-    if (rc) return rc;
-    for (uint32_t i = 0; i < n; i++) {
-        h->key[i] = make_key(m, hi, p[i].v, p[i].s);
-        if (m->wide) h->seq[i] = p[i].s;
-        side_set(m, p[i].s, hi); /* seq s is at slot s */
-    }
-    h->n = n;
-    heapify(h);
-    return 0;
+    if (!rc && t) rc = strom_buf_append(out, tmp, t);
+    if (rc) out->len = start;
+    return rc;
 }
 
 int strom_debs_median_decode(struct strom_debs_median *m, struct strom_reader *in)
 {
-    struct pair *pairs = NULL;
-    uint32_t n, last_ts, ts, prev = 0, nlo;
+    uint32_t n, last_ts, ts, prev = 0, cap;
     uint64_t v;
     int rc;
 
-    if (m->count || m->cap || m->lo.cap || m->hi.cap) return STROM_E_INVAL;
+    if (m->ring.n || m->ring.cap || m->big.cap || m->band.cap) return STROM_E_INVAL;
     rc = strom_reader_u32(in, &n);
     if (!rc) rc = strom_reader_u32(in, &last_ts);
     if (rc) return rc;
     if (n > STROM_DEBS_MEDIAN_MAX_COUNT || n > in->left / READING_LEN) return STROM_E_CORRUPT;
-    if (n) {
-        rc = ring_resize(m, n < RING_MIN ? RING_MIN : n);
-        if (!rc && !(pairs = malloc((size_t)n * sizeof *pairs))) rc = -ENOMEM;
-        if (rc) goto out;
-    }
+    m->last_ts = last_ts;
+    if (!n) return 0;
+    cap = band_cap_for(n);
+    rc = ring_resize(&m->ring, ring_cap_for(n));
+    if (!rc) rc = band_resize(&m->band, cap + cap / 4);
+    if (rc) goto out;
     /* The reads cannot fail: n was checked against the bytes left. */
     for (uint32_t i = 0; i < n; i++) {
         strom_reader_u32(in, &ts);
@@ -571,24 +606,16 @@ int strom_debs_median_decode(struct strom_debs_median *m, struct strom_reader *i
             goto out;
         }
         prev = ts;
-        m->ts[i] = ts;
-        pairs[i] = (struct pair){v, i};
-        if (v >= NARROW_LIMIT) m->wide = 1;
+        if (v >= ESCAPE) {
+            if ((rc = ring_reserve(&m->big))) goto out;
+            ring_push(&m->big, v);
+        }
+        ring_push(&m->ring, (uint64_t)(v < ESCAPE ? v : ESCAPE) << 32 | ts);
     }
-    m->count = n;
-    m->last_ts = last_ts;
-    if (n) {
-        /* The smaller ceil(n / 2) to lo: a balanced split, as add and expire keep it. */
-        nlo = n - n / 2;
-        select_smallest(pairs, n, nlo);
-        rc = build_heap(m, 0, pairs, nlo);
-        if (!rc) rc = build_heap(m, 1, pairs + nlo, n - nlo);
-        if (rc) goto out;
-        m->live_lo = nlo;
-        m->live_hi = n - nlo;
-    }
+    m->oldest_ts = (uint32_t)m->ring.a[0];
+    rebuild(m, 0);
+    settle(m);
 out:
-    free(pairs);
     if (rc) strom_debs_median_release(m);
     return rc;
 }

@@ -12,52 +12,67 @@
  *
  * --- struct strom_debs_median: one plug's window ------------------------------------------
  *
- * A FIFO of readings (timestamps non-decreasing) and their median. Readings leave oldest
- * first, which is what makes the design below work: every reading gets a sequence number
- * seq (0, 1, 2, ... in arrival order), and the readings in the window are exactly those
- * with head <= seq < head + count. So "has this reading left?" needs no table of pending
- * deletions, only a comparison.
+ * A FIFO of readings (timestamps non-decreasing) and their median. Query 2 keeps ~2,000
+ * plugs' windows of ~33,000 readings each and touches each once a second, so every touch
+ * starts cold: the design counts the cache misses that wait on each other, not comparisons.
+ * Only the values near the median need to be known in order; of the others, counting how
+ * many lie below and above is enough.
  *
- *   ring:  the timestamps, oldest at ts[head_slot], the reading of seq s at slot
- *          (head_slot + (s - head)) mod cap; beside each, a side bit: 1 when the reading's
- *          entry sits in hi, 0 in lo. Arrays grow and shrink by half (not double), so
- *          that a window that stopped growing wastes a quarter on average, not a half.
- *   lo:    a max-heap holding the smaller half of the values,
- *   hi:    a min-heap holding the larger half (stored as a max-heap of complemented keys,
- *          so that one heap implementation serves both).
+ *   ring:  the readings in arrival order, 8 bytes each: ts in the low 32 bits, the value in
+ *          the high 32, where a value >= 2^32 - 1 is stored as the escape 0xffffffff and its
+ *          exact value goes to a second FIFO of uint64 (big) in the same order, so the k-th
+ *          escape is the k-th big value. Readings leave oldest first, so the ring says which
+ *          value leaves; oldest_ts caches the oldest timestamp.
+ *   band:  a range of values [lo, hi] around the median; every value of the window in it,
+ *          as its distinct values ascending with a count each (run-length: 8,000 zeros are
+ *          one entry); below and above count the window's values < lo and > hi, which are
+ *          stored nowhere but in the ring.
  *
- * The values live in the heaps only: a heap entry is the key value << 32 | seq (complemented
- * in hi), 8 bytes, ordered by value then seq. A value >= 2^32 does not fit in that key; the
- * first such value switches the window to "wide" mode, where a key is the value alone and
- * the seq sits in a parallel uint32 array (12 bytes an entry); a compaction that finds no
- * wide value left switches back. Real loads stay far below 2^32 mW (4.3 MW).
+ * An add or a removal compares its value with lo and hi: mostly it changes below or above
+ * and nothing else; inside the band, a binary search finds its entry (a new distinct value
+ * is a memmove). A cursor (cur, before) sits on the entry that holds the lower middle value,
+ * the ceil(count / 2)-th, before counting the values below that entry (below included); one
+ * operation moves that rank by at most one, so the cursor by at most one entry, and median2
+ * reads one or two entries. When the middle values leave the band (they cross lo or hi), it
+ * is rebuilt from the ring around them: 2 * margin ranks, margin = max(32, count / 64), with
+ * every copy of the values at both ends, placed mostly ahead of the middle's motion
+ * (median.c, rebuild: passes over the ring that count values in bins, one that collects the
+ * band, a sort). A random walk of the middle takes ~margin^2 operations to cross margin
+ * ranks, a trend at least 1.5 margins. The band's arrays hold band_cap_for(count) entries,
+ * reserved by add, so that a rebuild during expire needs no memory; a band that fills up
+ * with new distinct values drops a quarter of them from the end away from the cursor.
  *
- * Removal is lazy: a reading that leaves only decrements the live count of its side; its
- * entry stays in the heap, stale, until it reaches the top (it is then popped) or until a
- * compaction filters both heaps and re-heapifies them, which happens when the stale entries
- * outnumber half the live ones (plus 32), so that compaction is amortized O(1) per reading
- * and the heaps hold at most 1.5x the live entries, plus 32. (A move into a full heap also
- * compacts that heap first, so that expire never allocates: see median.c.)
+ * Invariants between calls, for a window of n readings:
+ *   - ring.n == n; big.n == the escapes in the ring; oldest_ts is the oldest reading's
+ *     timestamp, 0 when n == 0; last_ts >= every timestamp in the ring;
+ *   - n > 0: lo <= hi; the band's values are distinct, ascending, in [lo, hi], counts >= 1;
+ *     below + (sum of counts) + above == n, below values < lo and above values > hi; every
+ *     value of the window in [lo, hi] is counted in the band;
+ *   - n > 0: the ceil(n / 2)-th and (for even n) the next value are in the band;
+ *     before == below + the counts of entries 0..cur-1 and the cur-th entry holds the
+ *     ceil(n / 2)-th value; cap >= band_cap_for(n) (median.c);
+ *   - n == 0: nothing allocated, every field 0 but last_ts.
+ * Costs: an add and an expire per reading removed are O(1), with a binary search and a
+ * memmove of the band for a value inside it, plus rebuilds, O(n) each but rare; median2 is
+ * O(1).
  *
- * Invariants between calls:
- *   - live_lo + live_hi == count, and live_lo == live_hi or live_lo == live_hi + 1;
- *   - the value of every live entry of lo is <= that of every live entry of hi (equal
- *     values may sit on both sides, in any seq order: only values matter to a median);
- *   - the top of a non-empty heap is live (stale tops are popped at once), so a heap with
- *     no live entry is empty, and the median needs only the two tops:
- *     median2 = 2 * top(lo) when count is odd, top(lo) + top(hi) when even;
- *   - the side bit of every live reading names the heap holding its entry (a move between
- *     heaps knows the entry's seq, so it updates the bit);
- *   - seqs are 32 bits and wrap; "seq is live" is (uint32_t)(seq - head) < count. That test
- *     is exact only while no entry in the heaps is 2^32 - count older than head, so count is
- *     bounded (STROM_DEBS_MEDIAN_MAX_COUNT) and the heaps are compacted whenever the next
- *     seq crosses a multiple of 2^31, leaving only live entries.
- * Costs: add, and expire per reading removed, are O(log n) amortized (a push, at most one
- * move, the pops of stale tops, a share of the compactions); median2 and count are O(1).
- * Memory: 4 bytes of timestamp, 1 bit of side and 8 bytes of heap entry per reading, plus
- * the slack of arrays that grow by half and the stale entries. Measured for a 40,000-reading
- * window in steady state: 18.4 bytes a reading (ring 4.3, heaps 14.1); the unit test holds
- * it to <= 24. An emptied window frees all its memory.
+ * Measured with 2,125 windows of 33,000 readings of 0-5 kW with many repeats, touched round
+ * robin so that every touch is cold (ns per add + expire + median2, the spread of runs on a
+ * shared 2-CPU machine; bytes per reading):
+ *   - the former two 4-ary heaps with lazy removal: 390-680 ns, 20.3 bytes;
+ *   - sorted blocks of 256 values with an index (a one-level B+-tree), the design planned
+ *     first: 1,090-1,180 ns, 13.3 bytes. Each add and removal waits for the index and then
+ *     for one cold block, ~1 KiB, and median2 for the cursor's block: at ~100-400 ns a cold
+ *     miss here, those chains cost more than the heaps' mostly lazy removals;
+ *   - this band: 115-185 ns, 8.9 bytes (no rebuild in 2,000 rounds). Values that rise
+ *     steadily, the worst case, rebuild every ~770 readings: 320-360 ns (heaps: 380 ns).
+ *     The margin trades these: count / 128 gives 90-105 ns but 510 ns on the trend, count /
+ *     32 gives 290-370 ns (a wider band catches more operations) and 220-260 ns.
+ * Memory for the unit test's 40,000-reading window in steady state: 9.3 bytes a reading
+ * (ring 8.9, band 0.4); the unit test holds it to <= 11. The ring grows by an eighth and
+ * shrinks when a fifth of it is idle, so that a window that stopped growing wastes ~6% of
+ * it (growing by half wasted 27% for 33,000 readings) for O(1) copying per reading. An
+ * emptied window frees all its memory.
  *
  * A zeroed struct is an empty window, so the struct can sit in a zeroed keyed-state record.
  *
@@ -70,7 +85,7 @@
  *   8       12*N  the readings, oldest first: +0 4 ts (non-decreasing), +4 8 value (mW,
  *                 <= STROM_DEBS_MEDIAN_VALUE_MAX)
  *
- * The window holds one encoding (heap layout, mode and seqs are not in it), so equal
+ * The window holds one encoding (the band and its cursor are not in it), so equal
  * windows encode to equal bytes and decode(encode(x)) encodes to the same bytes again.
  * Decode checks N against the bytes left before allocating anything, then every field, and
  * returns STROM_E_CORRUPT for any violation.
@@ -88,28 +103,32 @@
 
 /* Largest value the structures accept, in mW: 2^53 - 1, as the parser's bound. */
 #define STROM_DEBS_MEDIAN_VALUE_MAX ((UINT64_C(1) << 53) - 1)
-/* Most readings one window holds (see the seq invariant above); a real 24 h plug window
- * holds 15,000-45,000. */
+/* Most readings one window holds, so that ring positions and capacities fit in uint32 with
+ * room to spare; a real 24 h plug window holds 15,000-45,000. */
 #define STROM_DEBS_MEDIAN_MAX_COUNT ((UINT32_C(1) << 30) - 1)
 
-/* One heap: a max-heap of keys; seq is non-NULL only in wide mode. Private to median.c. */
-struct strom_debs_mheap {
-    uint64_t *key;
-    uint32_t *seq;
-    uint32_t n, cap;
+/* A FIFO of uint64: a[head] is the oldest of n. Private to median.c. */
+struct strom_debs_mring {
+    uint64_t *a;
+    uint32_t cap, head, n;
+};
+
+/* The band, see above. v is one allocation: cap values, then cap uint32 counts. Private to
+ * median.c. */
+struct strom_debs_mband {
+    uint64_t lo, hi;
+    uint64_t *v;
+    uint32_t nd, cap;      /* distinct values, and room for that many */
+    uint32_t below, above; /* values < lo, > hi */
+    uint32_t cur, before;  /* the cursor */
 };
 
 struct strom_debs_median {
-    uint32_t *ts;   /* ring of cap timestamps */
-    uint64_t *side; /* cap side bits, slot i at bit i % 64 of word i / 64 */
-    uint32_t cap;   /* slots: 0, or >= 64 */
-    uint32_t head_slot;
-    uint32_t count; /* readings in the window */
-    uint32_t head;  /* seq of the oldest reading */
-    uint32_t last_ts;
-    uint32_t live_lo, live_hi;
-    uint32_t wide; /* 1 in wide mode */
-    struct strom_debs_mheap lo, hi;
+    uint32_t last_ts;   /* the largest timestamp ever added */
+    uint32_t oldest_ts; /* the oldest reading's timestamp; 0 when empty */
+    struct strom_debs_mring ring;
+    struct strom_debs_mband band;
+    struct strom_debs_mring big; /* the values >= 2^32 - 1, in arrival order */
 };
 
 /* An empty window (the same as zeroing it). */
@@ -126,15 +145,26 @@ int strom_debs_median_add(struct strom_debs_median *m, uint32_t ts, uint64_t val
  * fails: it only frees memory. */
 size_t strom_debs_median_expire(struct strom_debs_median *m, int64_t upto);
 
+/* Told each value that leaves, oldest first. */
+typedef void (*strom_debs_median_leave_fn)(void *arg, uint64_t value);
+/* strom_debs_median_expire that also calls fn(arg, value) for each reading it drops. */
+size_t strom_debs_median_expire_each(struct strom_debs_median *m, int64_t upto,
+                                     strom_debs_median_leave_fn fn, void *arg);
+
 static inline size_t strom_debs_median_count(const struct strom_debs_median *m)
 {
-    return m->count;
+    return m->ring.n;
 }
 
 /* The median in half-mW (see above); 0 for an empty window, which has none. */
 uint64_t strom_debs_median_median2(const struct strom_debs_median *m);
-/* The timestamp of the oldest reading; 0 for an empty window. */
-uint32_t strom_debs_median_oldest_ts(const struct strom_debs_median *m);
+
+/* The timestamp of the oldest reading; 0 for an empty window. Reads only the struct. */
+static inline uint32_t strom_debs_median_oldest_ts(const struct strom_debs_median *m)
+{
+    return m->oldest_ts;
+}
+
 /* Bytes of heap memory the window holds now. */
 size_t strom_debs_median_bytes(const struct strom_debs_median *m);
 
