@@ -34,6 +34,31 @@ struct strom_job_config {
     unsigned ring_batches;   /* capacity of each channel in batches; 0 = 16 */
 };
 
+/* Checkpoints for exactly-once processing: every interval seconds the sources inject a
+ * barrier after their next watermark; each instance snapshots its state when the barrier
+ * has arrived on all its inputs; a background thread compresses and writes the snapshots
+ * to the store in dir (strom/ckpt.h) and, once every instance's is durable, commits the
+ * checkpoint and then the sinks' output of that epoch. */
+struct strom_checkpoint_config {
+    const char *dir;
+    double interval;         /* seconds between checkpoints; 0 = 10 */
+    unsigned keep;           /* complete checkpoints kept; 0 = 3 */
+    const void *fingerprint; /* the job's identity (options, input): see strom/ckpt.h */
+    size_t fingerprint_len;
+    /* Told of checkpoints taken and passed over; NULL for silence. Any thread. */
+    void (*log)(void *arg, const char *msg);
+    void *log_arg;
+};
+
+struct strom_checkpoint_stats {
+    uint64_t taken;      /* checkpoints completed in this run */
+    uint64_t last;       /* number of the last complete checkpoint, 0 if none */
+    uint64_t restored;   /* the checkpoint the run resumed from, 0 if none */
+    uint64_t raw_bytes;  /* snapshot bytes of the last checkpoint, before compression */
+    double last_seconds; /* from barrier to commit, last checkpoint */
+    double max_seconds;
+};
+
 struct strom_job_stats {
     uint64_t events_in;  /* events delivered to operators' process(), all operators */
     uint64_t batches;    /* batches moved through channels */
@@ -81,6 +106,15 @@ int strom_job_restore_keygroup(struct strom_job *job, const char *name, unsigned
 /* While paused: snapshot + restore. */
 int strom_job_move_keygroup(struct strom_job *job, const char *name, unsigned kg,
                             unsigned instance);
+
+/* Before start: take checkpoints into cc->dir (locked for this process), and resume from
+ * the newest complete checkpoint found there. STROM_E_FOREIGN (with a message) when the
+ * directory holds another job's checkpoints. */
+int strom_job_set_checkpoints(struct strom_job *job, const struct strom_checkpoint_config *cc);
+/* After strom_job_set_checkpoints: 1 when the directory records that this job finished (the
+ * caller should not run it again), else 0. */
+int strom_job_finished_before(const struct strom_job *job);
+void strom_job_checkpoint_stats(const struct strom_job *job, struct strom_checkpoint_stats *st);
 
 const char *strom_job_errmsg(const struct strom_job *job);
 void strom_job_get_stats(const struct strom_job *job, struct strom_job_stats *st);

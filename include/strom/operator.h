@@ -48,6 +48,19 @@ struct strom_operator {
     int (*finish)(struct strom_ctx *ctx);
     /* Always called once for an instance that was opened, to free instance-local data. */
     void (*close)(struct strom_ctx *ctx);
+
+    /* Checkpoints (see docs/internals/engine.md, "Checkpoints"). Keyed state and timers
+     * are snapshotted by the engine; these are for what an instance keeps besides (a
+     * source's position, a sink's output). snapshot appends it when barrier n passes the
+     * instance, on its thread. commit is called once checkpoint n is complete, with the
+     * bytes snapshot wrote for n, on the engine's checkpoint thread: it may read the
+     * operator's arg and those bytes, nothing the instance changes. After a restart from
+     * checkpoint n, open finds the bytes with strom_ctx_restored. end is called once the
+     * whole job has finished, the checkpoint thread stopped, before close, on the driving
+     * thread: the sinks commit what is left. */
+    int (*snapshot)(struct strom_ctx *ctx, uint64_t n, struct strom_buf *out);
+    int (*commit)(struct strom_ctx *ctx, uint64_t n, const uint8_t *bytes, size_t len);
+    int (*end)(struct strom_ctx *ctx);
 };
 
 /* Emit an event on every output edge (partitioned as each edge says). Its time must be later
@@ -87,6 +100,11 @@ unsigned strom_ctx_instance(const struct strom_ctx *ctx);    /* 0 .. parallelism
 unsigned strom_ctx_parallelism(const struct strom_ctx *ctx);
 const char *strom_ctx_name(const struct strom_ctx *ctx);     /* the operator's name */
 int64_t strom_ctx_watermark(const struct strom_ctx *ctx);    /* current input watermark */
+/* The checkpoint this instance was restored from, 0 for a fresh start; *bytes and *len
+ * (when not NULL) get what its snapshot callback wrote then (empty if none). */
+uint64_t strom_ctx_restored(const struct strom_ctx *ctx, const uint8_t **bytes, size_t *len);
+/* The checkpoint store's directory, NULL when the job does not checkpoint. */
+const char *strom_ctx_checkpoint_dir(const struct strom_ctx *ctx);
 
 /* Record why the job fails (printf-style) and return rc, for `return strom_ctx_fail(...)`. */
 int strom_ctx_fail(struct strom_ctx *ctx, int rc, const char *fmt, ...)

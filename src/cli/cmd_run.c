@@ -31,6 +31,10 @@ static void run_usage(FILE *f)
             "  --t0 T            the epoch of Query 1's slices (default %u)\n"
             "  --latency         measure the latency of output rows (from reading the row\n"
             "                    that triggers them to writing them) for the summary\n"
+            "  --checkpoint-dir DIR  exactly-once: checkpoint into DIR; when DIR holds a\n"
+            "                    complete checkpoint of this job and input, resume from it;\n"
+            "                    when it records that the job finished, do nothing\n"
+            "  --checkpoint-interval S  seconds between checkpoints (default 10)\n"
             "  --progress        show progress even when standard error is not a terminal\n"
             "  --quiet           no progress and no summary\n",
             STROM_DEBS_DEFAULT_T0);
@@ -78,6 +82,13 @@ static void show_progress(struct strom_debs_run *run, double t_start)
         fprintf(stderr, "\r%" PRIu64 " rows, %.2f M rows/s   ", lines, el > 0 ? lines / el / 1e6 : 0);
 }
 
+/* Checkpoint news, on standard error. */
+static void log_line(void *arg, const char *msg)
+{
+    (void)arg;
+    fprintf(stderr, "strom run: %s\n", msg);
+}
+
 static void summary(struct strom_debs_run *run, const struct strom_debs_conf *conf, double secs)
 {
     const struct strom_debs_source *src = strom_debs_run_source(run);
@@ -105,6 +116,13 @@ static void summary(struct strom_debs_run *run, const struct strom_debs_conf *co
                strom_debs_latency_percentile(lat, 10) / 1e6,
                strom_debs_latency_percentile(lat, 90) / 1e6,
                strom_debs_latency_percentile(lat, 99) / 1e6);
+    struct strom_checkpoint_stats cs;
+    strom_job_checkpoint_stats(strom_debs_run_job(run), &cs);
+    if (conf->checkpoint_dir)
+        printf("checkpoints: %" PRIu64 " taken (last %" PRIu64 ", %.1f MB of state, %.2f s; "
+               "slowest %.2f s)%s\n",
+               cs.taken, cs.last, cs.raw_bytes / 1e6, cs.last_seconds, cs.max_seconds,
+               cs.restored ? ", resumed from one" : "");
     printf("%.2f s, %.2f M rows/s, peak memory %.1f MiB; output in %s\n", secs,
            secs > 0 ? st->lines / secs / 1e6 : 0, ru.ru_maxrss / 1024.0, conf->out_dir);
 }
@@ -117,6 +135,8 @@ int strom_cmd_run(int argc, char **argv)
         {"parallelism", required_argument, 0, 'p'}, {"t0", required_argument, 0, 'z'},
         {"progress", no_argument, 0, 'P'},      {"quiet", no_argument, 0, 'Q'},
         {"latency", no_argument, 0, 'L'},
+        {"checkpoint-dir", required_argument, 0, 'C'},
+        {"checkpoint-interval", required_argument, 0, 'I'},
         {"help", no_argument, 0, 'h'},          {0, 0, 0, 0}};
     struct strom_debs_conf conf = {.queries = STROM_DEBS_Q1 | STROM_DEBS_Q2, .t0 = STROM_DEBS_DEFAULT_T0};
     struct strom_debs_run *run = NULL;
@@ -157,6 +177,19 @@ int strom_cmd_run(int argc, char **argv)
                 return 2;
             conf.t0 = (uint32_t)v;
             break;
+        case 'C': conf.checkpoint_dir = optarg; break;
+        case 'I': {
+            char *end;
+            errno = 0;
+            conf.checkpoint_interval = strtod(optarg, &end);
+            if (errno || *end || end == optarg || !(conf.checkpoint_interval > 0) ||
+                conf.checkpoint_interval > 86400) {
+                fprintf(stderr, "strom run: --checkpoint-interval: '%s' is not a number of "
+                                "seconds between 0 and 86400\n", optarg);
+                return 2;
+            }
+            break;
+        }
         case 'P': progress = 1; break;
         case 'L': conf.latency = 1; break;
         case 'Q': quiet = 1; break;
@@ -172,9 +205,16 @@ int strom_cmd_run(int argc, char **argv)
         fprintf(stderr, "strom run: --input and --out are required\n");
         return 2;
     }
+    conf.log = log_line;
     if ((rc = strom_debs_run_new(&run, &conf, err, sizeof err))) {
         fprintf(stderr, "strom run: %s\n", err);
         return 1;
+    }
+    if (strom_debs_run_finished_before(run)) {
+        fprintf(stderr, "strom run: the job recorded in %s is complete; the output in %s is "
+                        "left as it is\n", conf.checkpoint_dir, conf.out_dir);
+        strom_debs_run_free(run);
+        return 0;
     }
     t_start = now();
     if ((rc = strom_debs_run_start(run))) {

@@ -7,17 +7,72 @@
  * delivered them. Memory: the buffer holds the events of one watermark step.
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
+#include "io/txfile.h"
 #include "strom/error.h"
 #include "strom/sink.h"
 
+#define SNAP_VERSION 1u
+
 struct sink_local {
-    FILE *f;
+    struct strom_txfile out;
     struct strom_event *buf;
     size_t n, cap;
 };
+
+/* Snapshot: u32 version, u64 rows, then the sealed part: u64 part, before, total, then
+ * u64 E and E buffered events (u64 key, time, v[0], v[1], v[2]). */
+struct snap {
+    uint64_t rows, part, before, total, n_ev;
+    struct strom_reader ev; /* the events' bytes */
+};
+
+static int snap_decode(const uint8_t *b, size_t len, struct snap *s)
+{
+    struct strom_reader r = {b, len};
+    uint32_t v;
+    if (strom_reader_u32(&r, &v) || v != SNAP_VERSION)
+        return STROM_E_VERSION;
+    if (strom_reader_u64(&r, &s->rows) || strom_reader_u64(&r, &s->part) ||
+        strom_reader_u64(&r, &s->before) || strom_reader_u64(&r, &s->total) ||
+        strom_reader_u64(&r, &s->n_ev) || s->before > s->total || s->n_ev > r.left / 40 ||
+        r.left != s->n_ev * 40)
+        return STROM_E_CORRUPT;
+    s->ev = r;
+    return 0;
+}
+
+/* The events a snapshot held back, into the buffer. */
+static int restore_events(struct sink_local *l, struct snap *sn)
+{
+    if (!sn->n_ev)
+        return 0;
+    if (!(l->buf = malloc((size_t)sn->n_ev * sizeof *l->buf)))
+        return -ENOMEM;
+    l->cap = (size_t)sn->n_ev;
+    for (uint64_t i = 0; i < sn->n_ev; i++) {
+        uint64_t x[5];
+        for (int k = 0; k < 5; k++)
+            if (strom_reader_u64(&sn->ev, &x[k]))
+                return STROM_E_CORRUPT;
+        l->buf[l->n++] = (struct strom_event){.key = x[0], .time = (int64_t)x[1],
+                                              .v = {(int64_t)x[2], (int64_t)x[3], (int64_t)x[4]}};
+    }
+    return 0;
+}
+
+static char *parts_dir(struct strom_ctx *ctx)
+{
+    const char *d = strom_ctx_checkpoint_dir(ctx);
+    char *p;
+    if (!d || asprintf(&p, "%s/parts", d) < 0)
+        return NULL;
+    return p;
+}
 
 static int cmp_event(const void *pa, const void *pb)
 {
@@ -50,15 +105,53 @@ static int sink_open(struct strom_ctx *ctx)
     l = calloc(1, sizeof *l);
     if (!l)
         return -ENOMEM;
-    l->f = fopen(cfg->path, "w");
-    if (!l->f) {
-        int rc = -errno;
-        free(l);
-        return strom_ctx_fail(ctx, rc, "sink '%s': cannot create %s: %s", strom_ctx_name(ctx),
-                              cfg->path, strom_strerror(rc));
-    }
-    cfg->rows = 0;
     strom_ctx_set_local(ctx, l);
+    cfg->rows = 0;
+    if (strom_ctx_checkpoint_dir(ctx)) {
+        char err[300] = "", *parts = parts_dir(ctx);
+        const uint8_t *sb;
+        size_t slen;
+        uint64_t n = strom_ctx_restored(ctx, &sb, &slen);
+        struct snap sn;
+        int rc;
+        if (!parts)
+            return -ENOMEM;
+        if (mkdir(parts, 0777) && errno != EEXIST) {
+            rc = -errno;
+            strom_ctx_fail(ctx, rc, "sink '%s': cannot create %s: %s", strom_ctx_name(ctx),
+                           parts, strerror(-rc));
+            free(parts);
+            return rc;
+        }
+        if (n && (rc = snap_decode(sb, slen, &sn))) {
+            free(parts);
+            return strom_ctx_fail(ctx, rc, "sink '%s': checkpoint %" PRIu64 " does not decode",
+                                  strom_ctx_name(ctx), n);
+        }
+        if (n) {
+            rc = strom_txfile_resume(&l->out, cfg->path, parts, strom_ctx_name(ctx), n, sn.part,
+                                     sn.before, sn.total, err, sizeof err);
+            cfg->rows = sn.rows;
+            if (!rc && (rc = restore_events(l, &sn))) {
+                free(parts);
+                return strom_ctx_fail(ctx, rc, "sink '%s': checkpoint %" PRIu64
+                                      ": bad buffered rows", strom_ctx_name(ctx), n);
+            }
+        } else {
+            rc = strom_txfile_open(&l->out, cfg->path, parts, strom_ctx_name(ctx), err,
+                                   sizeof err);
+        }
+        free(parts);
+        if (rc)
+            return strom_ctx_fail(ctx, rc, "sink '%s': %s", strom_ctx_name(ctx), err);
+        return 0;
+    }
+    {
+        char err[300] = "";
+        int rc = strom_txfile_open(&l->out, cfg->path, NULL, NULL, err, sizeof err);
+        if (rc)
+            return strom_ctx_fail(ctx, rc, "sink '%s': %s", strom_ctx_name(ctx), err);
+    }
     return 0;
 }
 
@@ -104,13 +197,13 @@ static int write_upto(struct strom_ctx *ctx, int64_t upto)
     k = 0;
     qsort(l->buf, l->n, sizeof *l->buf, cmp_event);
     for (; k < l->n && l->buf[k].time <= upto; k++)
-        if ((rc = cfg->format(l->f, &l->buf[k], cfg->format_arg)))
+        if ((rc = cfg->format(l->out.f, &l->buf[k], cfg->format_arg)))
             return strom_ctx_fail(ctx, rc, "sink '%s': formatting a row: %s",
                                   strom_ctx_name(ctx), strom_strerror(rc));
     cfg->rows += k;
     memmove(l->buf, l->buf + k, (l->n - k) * sizeof *l->buf);
     l->n -= k;
-    if (ferror(l->f))
+    if (ferror(l->out.f))
         return strom_ctx_fail(ctx, -EIO, "sink '%s': writing %s failed", strom_ctx_name(ctx),
                               cfg->path);
     return 0;
@@ -123,15 +216,69 @@ static int sink_watermark(struct strom_ctx *ctx, int64_t wm)
 
 static int sink_finish(struct strom_ctx *ctx)
 {
-    struct strom_file_sink *cfg = strom_ctx_arg(ctx);
     struct sink_local *l = strom_ctx_local(ctx);
+    char err[300] = "";
     int rc = write_upto(ctx, STROM_TIME_MAX);
     if (rc)
         return rc;
-    rc = fflush(l->f) ? -errno : ferror(l->f) ? -EIO : 0;
+    if ((rc = strom_txfile_finish(&l->out, err, sizeof err)))
+        return strom_ctx_fail(ctx, rc, "sink '%s': %s", strom_ctx_name(ctx), err);
+    return 0;
+}
+
+/* At barrier n: the rows up to the watermark are written (the barrier follows a
+ * watermark); those past it (an operator may emit ahead of its watermark, as Q1 does for
+ * the next update point) go into the snapshot. */
+static int sink_snapshot(struct strom_ctx *ctx, uint64_t n, struct strom_buf *out)
+{
+    struct strom_file_sink *cfg = strom_ctx_arg(ctx);
+    struct sink_local *l = strom_ctx_local(ctx);
+    uint64_t part, before, total;
+    char err[300] = "";
+    int rc;
+    if ((rc = strom_txfile_seal(&l->out, n, &part, &before, &total, err, sizeof err)))
+        return strom_ctx_fail(ctx, rc, "sink '%s': %s", strom_ctx_name(ctx), err);
+    if ((rc = strom_buf_put_u32(out, SNAP_VERSION)) || (rc = strom_buf_put_u64(out, cfg->rows)) ||
+        (rc = strom_buf_put_u64(out, part)) || (rc = strom_buf_put_u64(out, before)) ||
+        (rc = strom_buf_put_u64(out, total)) || (rc = strom_buf_put_u64(out, l->n)))
+        return rc;
+    for (size_t i = 0; i < l->n && !rc; i++) {
+        const struct strom_event *e = &l->buf[i];
+        if (!(rc = strom_buf_put_u64(out, e->key)) &&
+            !(rc = strom_buf_put_u64(out, (uint64_t)e->time)) &&
+            !(rc = strom_buf_put_u64(out, (uint64_t)e->v[0])) &&
+            !(rc = strom_buf_put_u64(out, (uint64_t)e->v[1])))
+            rc = strom_buf_put_u64(out, (uint64_t)e->v[2]);
+    }
+    return rc;
+}
+
+static int sink_commit(struct strom_ctx *ctx, uint64_t n, const uint8_t *b, size_t len)
+{
+    struct strom_file_sink *cfg = strom_ctx_arg(ctx);
+    char err[300] = "", *parts;
+    struct snap sn;
+    int rc = snap_decode(b, len, &sn);
+    (void)n;
     if (rc)
-        return strom_ctx_fail(ctx, rc, "sink '%s': writing %s failed: %s", strom_ctx_name(ctx),
-                              cfg->path, strom_strerror(rc));
+        return rc;
+    if (!(parts = parts_dir(ctx)))
+        return -ENOMEM;
+    rc = strom_txfile_commit_part(cfg->path, parts, strom_ctx_name(ctx), sn.part, sn.before,
+                                  sn.total, err, sizeof err);
+    free(parts);
+    if (rc)
+        return strom_ctx_fail(ctx, rc, "sink '%s': %s", strom_ctx_name(ctx), err);
+    return 0;
+}
+
+static int sink_end(struct strom_ctx *ctx)
+{
+    struct sink_local *l = strom_ctx_local(ctx);
+    char err[300] = "";
+    int rc = strom_txfile_end(&l->out, err, sizeof err);
+    if (rc)
+        return strom_ctx_fail(ctx, rc, "sink '%s': %s", strom_ctx_name(ctx), err);
     return 0;
 }
 
@@ -140,8 +287,7 @@ static void sink_close(struct strom_ctx *ctx)
     struct sink_local *l = strom_ctx_local(ctx);
     if (!l)
         return;
-    if (l->f)
-        fclose(l->f);
+    strom_txfile_close(&l->out);
     free(l->buf);
     free(l);
     strom_ctx_set_local(ctx, NULL);
@@ -154,4 +300,7 @@ const struct strom_operator strom_file_sink_op = {
     .on_watermark = sink_watermark,
     .finish = sink_finish,
     .close = sink_close,
+    .snapshot = sink_snapshot,
+    .commit = sink_commit,
+    .end = sink_end,
 };

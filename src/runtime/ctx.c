@@ -69,8 +69,16 @@ int strom_emit_watermark(struct strom_ctx *ctx, int64_t watermark)
                               ctx->node->name);
     if (watermark <= ctx->watermark)
         return 0; /* watermarks only advance */
+    uint64_t req;
+    int rc;
     ctx->watermark = watermark;
-    return strom_rt__mark_all(ctx, STROM_BATCH_WM, watermark);
+    if ((rc = strom_rt__mark_all(ctx, STROM_BATCH_WM, watermark)))
+        return rc;
+    /* a checkpoint barrier goes right after a watermark: see checkpoint.c */
+    req = atomic_load_explicit(&ctx->job->barrier_req, memory_order_acquire);
+    if (req > ctx->barrier_done)
+        return strom_rt__barrier(ctx, req);
+    return 0;
 }
 
 static int keygroup_error(struct strom_ctx *ctx, uint64_t key, uint32_t kg)

@@ -29,6 +29,7 @@ struct strom_batch *strom_rt__batch_get(struct strom_chan *ch)
     b->n = 0;
     b->flags = 0;
     b->watermark = STROM_TIME_MIN;
+    b->barrier = 0;
     atomic_fetch_add(&ch->from->job->busy, 1);
     return b;
 }
@@ -111,6 +112,27 @@ int strom_rt__mark_all(struct strom_ctx *ctx, uint32_t flag, int64_t watermark)
     return 0;
 }
 
+/* Append barrier n to every output channel, in a batch of its own, and send. */
+int strom_rt__mark_barrier(struct strom_ctx *ctx, uint64_t n)
+{
+    for (unsigned k = 0; k < ctx->n_out; k++) {
+        struct strom_out *o = &ctx->out[k];
+        for (unsigned j = 0; j < o->to->par; j++) {
+            struct strom_chan *ch = o->dest[j];
+            if (!ch)
+                continue;
+            if (ch->open)
+                strom_rt__send(ctx, ch);
+            if (!(ch->open = strom_rt__batch_get(ch)))
+                return -ENOMEM;
+            ch->open->flags |= STROM_BATCH_BARRIER;
+            ch->open->barrier = n;
+            strom_rt__send(ctx, ch);
+        }
+    }
+    return 0;
+}
+
 static int fail(struct strom_ctx *ctx, int rc, const char *what)
 {
     if (!ctx->msg_set)
@@ -157,6 +179,25 @@ static int finish(struct strom_ctx *ctx)
     return strom_rt__mark_all(ctx, STROM_BATCH_END, STROM_TIME_MAX);
 }
 
+/* A barrier newer than the last one passed has come on some input: once it has come on
+ * every input that has not ended, snapshot and pass it on; that unblocks the inputs. */
+static int align(struct strom_ctx *ctx)
+{
+    uint64_t n = 0;
+    int rc;
+    for (unsigned i = 0; i < ctx->n_in; i++)
+        if (ctx->in[i]->barrier > ctx->barrier_done && ctx->in[i]->barrier > n)
+            n = ctx->in[i]->barrier;
+    if (!n)
+        return 0;
+    for (unsigned i = 0; i < ctx->n_in; i++)
+        if (!ctx->in[i]->ended && ctx->in[i]->barrier < n)
+            return 0;
+    if ((rc = strom_rt__barrier(ctx, n)))
+        return fail(ctx, rc, "checkpoint");
+    return 0;
+}
+
 static int consume(struct strom_ctx *ctx, struct strom_chan *ch, struct strom_batch *b)
 {
     int rc = 0;
@@ -170,12 +211,16 @@ static int consume(struct strom_ctx *ctx, struct strom_chan *ch, struct strom_ba
             ch->watermark = b->watermark;
         rc = advance(ctx);
     }
+    if (!rc && (b->flags & STROM_BATCH_BARRIER))
+        ch->barrier = b->barrier;
     if (!rc && (b->flags & STROM_BATCH_END)) {
         ch->watermark = STROM_TIME_MAX;
         ch->ended = true;
         if (++ctx->n_ended == ctx->n_in && !(rc = advance(ctx)))
             rc = finish(ctx);
     }
+    if (!rc && (b->flags & (STROM_BATCH_BARRIER | STROM_BATCH_END)) && !ctx->finished)
+        rc = align(ctx);
     batch_done(ctx->job, ch, b);
     return rc;
 }
@@ -226,7 +271,10 @@ static int step(struct strom_ctx *ctx, bool *progress)
         bool got = false;
         for (unsigned k = 0; k < ctx->n_in && taken < STROM_TURN_BATCHES; k++) {
             struct strom_chan *ch = ctx->in[ctx->next_in];
-            struct strom_batch *b = ch->ended ? NULL : strom_ring_pop(&ch->data);
+            /* an input on which a barrier came waits for the others (align) */
+            struct strom_batch *b = ch->ended || ch->barrier > ctx->barrier_done
+                                        ? NULL
+                                        : strom_ring_pop(&ch->data);
             ctx->next_in = ctx->next_in + 1 == ctx->n_in ? 0 : ctx->next_in + 1;
             if (!b)
                 continue;
@@ -341,6 +389,22 @@ int strom_job_wait(struct strom_job *job)
         for (unsigned i = 0; i < job->n_threads_started; i++)
             pthread_join(job->threads[i], NULL);
         job->seconds = strom_rt__now() - job->t_start;
+        if (job->cp) {
+            bool ok = atomic_load(&job->result) == 0;
+            for (unsigned i = 0; i < job->n_all && ok; i++)
+                ok = job->all[i]->finished;
+            strom_rt__cp_stop(job);
+            for (unsigned i = 0; i < job->n_all && ok; i++) {
+                struct strom_ctx *c = job->all[i];
+                int rc;
+                if (c->node->op->end && (rc = c->node->op->end(c))) {
+                    ok = false;
+                    fail(c, rc, "end");
+                }
+            }
+            if (ok)
+                strom_rt__cp_finished(job);
+        }
         for (unsigned i = 0; i < job->n_all; i++) {
             struct strom_ctx *c = job->all[i];
             if (c->opened && c->node->op->close)

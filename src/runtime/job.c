@@ -332,6 +332,7 @@ static int wire(struct strom_job *job)
             struct strom_ctx *c = calloc(1, sizeof *c);
             if (!c)
                 return -ENOMEM;
+            c->global_idx = job->n_all;
             job->all[job->n_all++] = c;
             n->inst[j] = c;
             c->job = job;
@@ -393,8 +394,15 @@ int strom_job_start(struct strom_job *job)
             strom_rt__set_error(job, rc, "cannot build the job: %s", strom_strerror(rc));
         return rc;
     }
+    if ((rc = strom_rt__cp_restore(job))) {
+        if (!job->errmsg[0])
+            strom_rt__set_error(job, rc, "cannot restore the job: %s", strom_strerror(rc));
+        return rc;
+    }
     job->started = true;
-    return strom_rt__start_threads(job);
+    if ((rc = strom_rt__start_threads(job)))
+        return rc;
+    return strom_rt__cp_start(job);
 }
 
 int strom_job_run(struct strom_job *job)
@@ -466,6 +474,7 @@ void strom_job_free(struct strom_job *job)
     free(job->chans);
     free(job->all);
     free(job->threads);
+    strom_rt__cp_free(job);
     pthread_mutex_destroy(&job->err_lock);
     free(job);
 }

@@ -45,12 +45,14 @@
 #define STROM_NAME_MAX 64
 #define STROM_BATCH_WM 1u  /* the batch ends with a watermark */
 #define STROM_BATCH_END 2u /* the batch ends the channel's stream */
+#define STROM_BATCH_BARRIER 4u /* the batch ends with checkpoint barrier `barrier` */
 
 struct strom_batch {
     struct strom_batch *next; /* overflow list */
     uint32_t n;
     uint32_t flags;
     int64_t watermark;
+    uint64_t barrier;
     struct strom_event ev[];
 };
 
@@ -64,6 +66,7 @@ struct strom_chan {
     struct strom_batch *ovf_head, *ovf_tail;
     /* consumer side */
     int64_t watermark;
+    uint64_t barrier; /* the last barrier that came; > to->barrier_done: input blocked */
     bool ended;
 };
 
@@ -95,6 +98,7 @@ struct strom_ctx {
     struct strom_job *job;
     struct strom_node *node;
     unsigned idx;
+    unsigned global_idx; /* in job->all */
     unsigned thread;
     struct strom_kstate *ks;
     void *local;
@@ -104,6 +108,8 @@ struct strom_ctx {
     unsigned n_out;
     unsigned n_ovf; /* batches in overflow lists of this instance's output channels */
     int64_t watermark;
+    uint64_t barrier_done; /* the last barrier this instance snapshotted and passed on */
+    unsigned n_barrier;    /* inputs on which the next barrier has come */
     bool opened, source_done, finished;
     bool msg_set; /* the operator explained its failure with strom_ctx_fail */
     uint64_t events_in, stalls;
@@ -135,6 +141,9 @@ struct strom_job {
     bool failed;
     double t_start, seconds;
     char errmsg[512];
+    struct strom_cp *cp; /* checkpoints, NULL when off (checkpoint.c) */
+    const char *cp_dir;
+    _Atomic uint64_t barrier_req; /* the barrier sources are to inject next, 0 none */
 };
 
 /* job.c */
@@ -150,5 +159,15 @@ int strom_rt__start_threads(struct strom_job *job);
 struct strom_batch *strom_rt__batch_get(struct strom_chan *ch);
 void strom_rt__send(struct strom_ctx *ctx, struct strom_chan *ch);
 int strom_rt__mark_all(struct strom_ctx *ctx, uint32_t flag, int64_t watermark);
+int strom_rt__mark_barrier(struct strom_ctx *ctx, uint64_t n);
+
+/* checkpoint.c */
+int strom_rt__cp_restore(struct strom_job *job);
+int strom_rt__cp_start(struct strom_job *job);
+void strom_rt__cp_stop(struct strom_job *job);
+int strom_rt__cp_finished(struct strom_job *job);
+void strom_rt__cp_free(struct strom_job *job);
+/* Snapshot ctx at barrier n, hand the blob to the checkpoint thread, pass the barrier on. */
+int strom_rt__barrier(struct strom_ctx *ctx, uint64_t n);
 
 #endif

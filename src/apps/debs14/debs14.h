@@ -27,14 +27,13 @@
 struct strom_debs_source {
     int fd;        /* borrowed */
     uint32_t t0;
-    FILE *rejects; /* rejects.csv, or NULL */
+    const char *rejects_path; /* rejects.csv, or NULL */
     struct strom_debs_triggers *triggers; /* for latency measurement, or NULL */
     /* progress, readable from another thread while the job runs */
     _Atomic uint64_t bytes, lines;
     /* after the run */
     uint64_t load_rows;
     struct strom_debs_stats stats;
-    int reject_write_failed;
 };
 
 extern const struct strom_operator strom_debs_source_op;
@@ -52,6 +51,12 @@ struct strom_debs_conf {
     unsigned key_groups; /* 0: the engine's default */
     uint32_t t0;
     int latency;         /* measure the latency of output rows */
+    /* Checkpoints (exactly-once): a directory, or NULL for none. The input must then be a
+     * file (it is read again from a checkpoint's position). */
+    const char *checkpoint_dir;
+    double checkpoint_interval; /* seconds; 0 = the engine's default */
+    void (*log)(void *arg, const char *msg); /* checkpoints taken, resumed, passed over */
+    void *log_arg;
 };
 
 struct strom_debs_run;
@@ -60,6 +65,9 @@ struct strom_debs_run;
  * where ("cannot open input /x.csv: No such file or directory"). */
 int strom_debs_run_new(struct strom_debs_run **out, const struct strom_debs_conf *conf,
                        char *err, size_t errlen);
+/* With a checkpoint directory: 1 when it records that this job (same input, same options)
+ * finished; then there is nothing to run. */
+int strom_debs_run_finished_before(const struct strom_debs_run *run);
 int strom_debs_run_start(struct strom_debs_run *run);
 /* Waits for the end and closes the files; 0, or why the job failed (message in err). */
 int strom_debs_run_wait(struct strom_debs_run *run, char *err, size_t errlen);

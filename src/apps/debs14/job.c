@@ -124,10 +124,10 @@ static int build(struct strom_debs_run *run, char *err, size_t errlen)
             rc = strom_job_add(run->job, "q2house", &strom_q2house_op, NULL, p);
         if (!rc)
             rc = strom_job_connect(run->job, "source", "q2plug", STROM_BY_KEY);
-        if (!rc)
-            rc = strom_job_connect(run->job, "source", "q2global", STROM_GLOBAL);
-        if (!rc)
+        if (!rc) /* ports of q2plug: 0 to q2house, 1 to q2global (see q2.c) */
             rc = strom_job_connect(run->job, "q2plug", "q2house", STROM_BY_KEY);
+        if (!rc)
+            rc = strom_job_connect(run->job, "q2plug", "q2global", STROM_GLOBAL);
         if (!rc)
             rc = strom_job_connect(run->job, "q2global", "q2house", STROM_BROADCAST);
         for (unsigned k = 10; k < STROM_DEBS_STREAMS && !rc; k++) {
@@ -146,11 +146,68 @@ static int build(struct strom_debs_run *run, char *err, size_t errlen)
     return rc;
 }
 
+/* FNV-1a over n bytes of fd from off. */
+static int hash_range(int fd, uint64_t off, size_t n, uint64_t *h)
+{
+    unsigned char buf[65536];
+    while (n) {
+        ssize_t r = pread(fd, buf, n < sizeof buf ? n : sizeof buf, (off_t)off);
+        if (r <= 0)
+            return r ? -errno : -EIO;
+        for (ssize_t i = 0; i < r; i++)
+            *h = (*h ^ buf[i]) * 0x100000001b3ull;
+        off += (uint64_t)r;
+        n -= (size_t)r;
+    }
+    return 0;
+}
+
+/* The job's identity for its checkpoints: what decides the output (queries, t0, key
+ * groups) and the input (its size and a hash of its first and last MiB), but not threads
+ * or parallelism, which a restart may change. */
+static int checkpoints(struct strom_debs_run *run, const struct stat *st, char *err,
+                       size_t errlen)
+{
+    const struct strom_debs_conf *c = &run->conf;
+    uint64_t h = 0xcbf29ce484222325ull, size = (uint64_t)st->st_size;
+    size_t head = size < (1u << 20) ? (size_t)size : 1u << 20;
+    char fp[256];
+    int rc;
+
+    if (!S_ISREG(st->st_mode)) {
+        snprintf(err, errlen, "checkpoints need an input file to read again after a crash; "
+                              "%s is not a regular file", c->input);
+        return STROM_E_USAGE;
+    }
+    if ((rc = hash_range(run->fd, 0, head, &h)) ||
+        (rc = hash_range(run->fd, size - head, head, &h))) {
+        snprintf(err, errlen, "reading input %s: %s", c->input, strom_strerror(rc));
+        return rc;
+    }
+    snprintf(fp, sizeof fp, "debs14 queries=%u t0=%u key-groups=%u input-bytes=%llu "
+             "input-hash=%016llx", c->queries, (unsigned)c->t0,
+             strom_job_key_groups(run->job), (unsigned long long)size, (unsigned long long)h);
+    struct strom_checkpoint_config cc = {.dir = c->checkpoint_dir,
+                                         .interval = c->checkpoint_interval,
+                                         .fingerprint = fp,
+                                         .fingerprint_len = strlen(fp),
+                                         .log = c->log,
+                                         .log_arg = c->log_arg};
+    if ((rc = strom_job_set_checkpoints(run->job, &cc)))
+        snprintf(err, errlen, "%s", strom_job_errmsg(run->job));
+    return rc;
+}
+
+int strom_debs_run_finished_before(const struct strom_debs_run *run)
+{
+    return strom_job_finished_before(run->job);
+}
+
 int strom_debs_run_new(struct strom_debs_run **out, const struct strom_debs_conf *conf,
                        char *err, size_t errlen)
 {
     struct strom_debs_run *run = calloc(1, sizeof *run);
-    struct stat st;
+    struct stat st = {0};
     int rc = 0;
 
     *out = NULL;
@@ -161,6 +218,12 @@ int strom_debs_run_new(struct strom_debs_run **out, const struct strom_debs_conf
     if (!conf->queries || (conf->queries & ~(STROM_DEBS_Q1 | STROM_DEBS_Q2))) {
         snprintf(err, errlen, "no query selected");
         rc = STROM_E_INVAL;
+        goto out;
+    }
+    if (conf->checkpoint_dir && !strcmp(conf->input, "-")) {
+        snprintf(err, errlen, "checkpoints need an input file to read again after a crash, "
+                              "not standard input");
+        rc = STROM_E_USAGE;
         goto out;
     }
     if (!strcmp(conf->input, "-")) {
@@ -186,16 +249,14 @@ int strom_debs_run_new(struct strom_debs_run **out, const struct strom_debs_conf
         if ((k < 10 ? conf->queries & STROM_DEBS_Q1 : conf->queries & STROM_DEBS_Q2) &&
             (rc = out_path(&run->paths[k], conf->out_dir, stream_names[k])))
             goto out;
-    if (!(run->src.rejects = fopen(run->rejects_path, "w"))) {
-        rc = -errno;
-        snprintf(err, errlen, "cannot create %s: %s", run->rejects_path, strerror(-rc));
-        goto out;
-    }
+    run->src.rejects_path = run->rejects_path;
     run->src.fd = run->fd;
     run->src.t0 = conf->t0;
     if (conf->latency && (rc = strom_debs_triggers_new(&run->src.triggers)))
         goto out;
     rc = build(run, err, errlen);
+    if (!rc && conf->checkpoint_dir)
+        rc = checkpoints(run, &st, err, errlen);
 out:
     if (rc) {
         strom_debs_run_free(run);
@@ -213,19 +274,9 @@ int strom_debs_run_start(struct strom_debs_run *run)
 int strom_debs_run_wait(struct strom_debs_run *run, char *err, size_t errlen)
 {
     int rc = strom_job_wait(run->job);
-    if (rc) {
+    if (rc)
         snprintf(err, errlen, "%s", strom_job_errmsg(run->job));
-        return rc;
-    }
-    if (run->src.rejects) {
-        FILE *f = run->src.rejects;
-        run->src.rejects = NULL;
-        if (fclose(f) || run->src.reject_write_failed) {
-            snprintf(err, errlen, "writing %s failed", run->rejects_path);
-            return -EIO;
-        }
-    }
-    return 0;
+    return rc;
 }
 
 void strom_debs_run_progress(const struct strom_debs_run *run, uint64_t *bytes,
@@ -262,8 +313,6 @@ void strom_debs_run_free(struct strom_debs_run *run)
         return;
     strom_job_free(run->job);
     strom_debs_triggers_free(run->src.triggers);
-    if (run->src.rejects)
-        fclose(run->src.rejects);
     if (run->own_fd)
         close(run->fd);
     for (unsigned k = 0; k < STROM_DEBS_STREAMS; k++)

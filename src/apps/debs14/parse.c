@@ -31,7 +31,7 @@ _Static_assert(STROM_DEBS_R_ID_DIGITS == STROM_DEBS_R_ID_EMPTY + 1 &&
                    STROM_DEBS_R_ID_RANGE == STROM_DEBS_R_ID_EMPTY + 2 &&
                    STROM_DEBS_R_HOUSE_RANGE == STROM_DEBS_R_HOUSE_EMPTY + 2,
                "per-field reasons are empty, digits, range");
-_Static_assert(sizeof(struct strom_debs_row) == 32, "a row is 32 bytes");
+_Static_assert(sizeof(struct strom_debs_row) == 48, "a row is 48 bytes");
 
 static const int first_reason[NFIELDS] = {
     STROM_DEBS_R_ID_EMPTY,       STROM_DEBS_R_TS_EMPTY,   STROM_DEBS_R_VALUE_EMPTY,

@@ -127,6 +127,10 @@ struct strom_debs_row {
     uint32_t household;
     uint32_t house;
     uint8_t property; /* 0 work, 1 load */
+    /* Set by the reader: the line's number (from 1) and the offset of its first byte in
+     * the input, where a replay from this row starts. */
+    uint64_t line_no;
+    uint64_t offset;
 };
 
 /* Parses one line of n bytes, without its LF; one CR at its end is ignored. Returns 0 and
@@ -196,7 +200,9 @@ int strom_debs_reader_new(struct strom_debs_reader **out, const struct strom_deb
 void strom_debs_reader_free(struct strom_debs_reader *r);
 
 /* Fills out->rows with the next accepted rows, reporting refused lines on the way.
- * Returns 0 with 1 <= out->n <= out->cap; 1 at the end of input (out->n == 0), and again
+ * Returns 0 with 1 <= out->n <= out->cap, or with out->n == 0 when it refused lines and
+ * has no row ready yet (so a caller that holds refused lines back until the rows around
+ * them are placed holds at most a buffer's worth); 1 at the end of input (out->n == 0), and again
  * on every later call; STROM_E_INVAL for cap 0; or -errno of a failed read, which ends the
  * stream: every later call returns it again. Returns as soon as it has rows and the bytes
  * already read hold no further complete line, so rows from a slow pipe are not held back
@@ -204,6 +210,10 @@ void strom_debs_reader_free(struct strom_debs_reader *r);
 int strom_debs_reader_next(struct strom_debs_reader *r, struct strom_debs_batch *out);
 
 const struct strom_debs_stats *strom_debs_reader_stats(const struct strom_debs_reader *r);
+/* Before the first next: continue a stream from a row of an earlier run. The caller has
+ * positioned fd at the row's offset; st is what the stats were just before that row
+ * (bytes = the offset). */
+void strom_debs_reader_resume(struct strom_debs_reader *r, const struct strom_debs_stats *st);
 /* What the last error was and where ("read failed after byte 1048576: Input/output
  * error"); "" if none. */
 const char *strom_debs_reader_errmsg(const struct strom_debs_reader *r);

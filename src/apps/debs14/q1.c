@@ -115,7 +115,7 @@ static void house_free(struct house *h)
             hist_free(PLUG(h, p)->hist[s], s);
     for (int s = 0; s < STROM_Q1_SIZES; s++)
         hist_free(h->hist[s], s);
-    free(h->set.a);
+    strom_debs_plugs_free(&h->set);
     free(h);
 }
 
@@ -297,6 +297,19 @@ static int q1_open(struct strom_ctx *ctx)
     l->prev_wm = STROM_TIME_MIN;
     l->last_b = conf->t0;
     strom_ctx_set_local(ctx, l);
+    {
+        const uint8_t *b;
+        size_t len;
+        uint64_t pw, lb;
+        if (strom_ctx_restored(ctx, &b, &len)) {
+            struct strom_reader r = {b, len};
+            if (strom_reader_u64(&r, &pw) || strom_reader_u64(&r, &lb) || r.left)
+                return strom_ctx_fail(ctx, STROM_E_CORRUPT, "q1: bad checkpoint of the "
+                                      "update points");
+            l->prev_wm = (int64_t)pw;
+            l->last_b = (int64_t)lb;
+        }
+    }
     return 0;
 }
 
@@ -453,6 +466,15 @@ static void q1_release(void *recp)
 
 static const struct strom_record_codec q1_codec = {q1_encode, q1_decode, q1_release};
 
+/* Checkpoint: the update points reached (u64 prev_wm, u64 last_b). */
+static int q1_snapshot(struct strom_ctx *ctx, uint64_t n, struct strom_buf *out)
+{
+    const struct local *l = strom_ctx_local(ctx);
+    int rc = strom_buf_put_u64(out, (uint64_t)l->prev_wm);
+    (void)n;
+    return rc ? rc : strom_buf_put_u64(out, (uint64_t)l->last_b);
+}
+
 const struct strom_operator strom_q1_op = {
     .kind = "debs14-q1",
     .record_size = sizeof(struct rec),
@@ -461,6 +483,7 @@ const struct strom_operator strom_q1_op = {
     .process = q1_process,
     .on_watermark = q1_watermark,
     .close = q1_close,
+    .snapshot = q1_snapshot,
 };
 
 double strom_q1_event_prediction(const struct strom_event *ev)

@@ -17,6 +17,12 @@
 const int64_t strom_q2_window_seconds[STROM_Q2_WINDOWS] = {3600, 86400};
 #define NONE (-1) /* a median or a percentage that does not exist (yet) */
 #define MAX_PLUGS (1u << 24)
+/* q2plug's output ports, in the order job.c connects them */
+#define PORT_HOUSE 0u
+#define PORT_GLOBAL 1u
+/* q2plug -> q2global: v[0] says what the reading of value v[1] does at second time */
+#define Q2G_ADD 2       /* enters both windows */
+#define Q2G_REMOVE 4    /* | window: leaves that window */
 
 /* --- q2plug: the plugs' windows ----------------------------------------------------- */
 
@@ -39,7 +45,7 @@ static void wplugs_free(struct strom_debs_plugs *set)
     for (uint32_t p = 0; p < set->n; p++)
         for (int w = 0; w < STROM_Q2_WINDOWS; w++)
             strom_debs_median_release(&WPLUG(set, p)->win[w]);
-    free(set->a);
+    strom_debs_plugs_free(set);
     free(set);
 }
 
@@ -64,6 +70,9 @@ static int q2plug_process(struct strom_ctx *ctx, const struct strom_event *ev, s
                                             (uint64_t)ev[e].v[1])))
                 return strom_ctx_fail(ctx, rc, "q2: reading at %" PRId64 ": %s", ev[e].time,
                                       strom_strerror(rc));
+        struct strom_event add = {.key = 0, .time = ev[e].time, .v = {Q2G_ADD, ev[e].v[1], 0}};
+        if ((rc = strom_emit_to(ctx, PORT_GLOBAL, &add)))
+            return rc;
     }
     return 0;
 }
@@ -71,7 +80,19 @@ static int q2plug_process(struct strom_ctx *ctx, const struct strom_event *ev, s
 struct eval {
     struct strom_ctx *ctx;
     int64_t t, prev; /* this evaluation's second and the one before */
+    int w;           /* the window being expired, for leaving() */
+    int rc;          /* the first failure of leaving() */
 };
+
+/* A reading leaves plug window ev->w at second ev->t: so it leaves the global one too. */
+static void leaving(void *arg, uint64_t value)
+{
+    struct eval *ev = arg;
+    struct strom_event out = {.key = 0, .time = ev->t, .v = {Q2G_REMOVE | ev->w, (int64_t)value, 0}};
+    int rc = strom_emit_to(ev->ctx, PORT_GLOBAL, &out);
+    if (rc && !ev->rc)
+        ev->rc = rc;
+}
 
 static int q2plug_eval(void *arg, uint64_t key, uint64_t ns, void *recp)
 {
@@ -90,13 +111,16 @@ static int q2plug_eval(void *arg, uint64_t key, uint64_t ns, void *recp)
                 (!strom_debs_median_count(win) ||
                  (int64_t)strom_debs_median_oldest_ts(win) > upto))
                 continue;
-            strom_debs_median_expire(win, upto);
+            ev->w = w;
+            strom_debs_median_expire_each(win, upto, leaving, ev);
+            if (ev->rc)
+                return ev->rc;
             m = strom_debs_median_count(win) ? (int64_t)strom_debs_median_median2(win) : NONE;
             if (m == pl->sent[w])
                 continue;
             struct strom_event out = {.key = key, .time = ev->t,
                                       .v = {(int64_t)pl->id, w, m}};
-            if ((rc = strom_emit(ev->ctx, &out)))
+            if ((rc = strom_emit_to(ev->ctx, PORT_HOUSE, &out)))
                 return rc;
             pl->sent[w] = m;
         }
@@ -107,7 +131,7 @@ static int q2plug_eval(void *arg, uint64_t key, uint64_t ns, void *recp)
 static int q2plug_watermark(struct strom_ctx *ctx, int64_t wm)
 {
     int64_t *prev = strom_ctx_local(ctx); /* the watermark before: all instances share it */
-    struct eval ev = {ctx, wm, *prev};
+    struct eval ev = {ctx, wm, *prev, 0, 0};
     *prev = wm;
     if (wm == STROM_TIME_MAX)
         return 0; /* nothing is evaluated after the last second */
@@ -203,9 +227,7 @@ const struct strom_operator strom_q2plug_op = {
 /* --- q2global: the global windows --------------------------------------------------- */
 
 struct global {
-    struct strom_debs_fifo fifo[STROM_Q2_WINDOWS];
     struct strom_debs_fenwick all[STROM_Q2_WINDOWS];
-    int64_t last_ts;   /* the second of the last reading, -1 before the first */
     int64_t last_eval; /* the last second evaluated, -1 before the first */
 };
 
@@ -217,19 +239,9 @@ static void global_free(struct global *g)
 {
     if (!g)
         return;
-    for (int w = 0; w < STROM_Q2_WINDOWS; w++) {
-        strom_debs_fifo_release(&g->fifo[w]);
+    for (int w = 0; w < STROM_Q2_WINDOWS; w++)
         strom_debs_fenwick_release(&g->all[w]);
-    }
     free(g);
-}
-
-static struct global *global_new(void)
-{
-    struct global *g = calloc(1, sizeof *g);
-    if (g)
-        g->last_ts = g->last_eval = -1;
-    return g;
 }
 
 static struct global *global_get(struct strom_ctx *ctx, int *rc)
@@ -237,71 +249,153 @@ static struct global *global_get(struct strom_ctx *ctx, int *rc)
     struct global_rec *rec = strom_state_get(ctx, 0, 0, 1, NULL, rc);
     if (!rec)
         return NULL;
-    if (!rec->g && !(rec->g = global_new()))
-        *rc = -ENOMEM;
+    if (!rec->g) {
+        if (!(rec->g = calloc(1, sizeof *rec->g)))
+            *rc = -ENOMEM;
+        else
+            rec->g->last_eval = -1;
+    }
     return rec->g;
 }
 
-static int q2global_process(struct strom_ctx *ctx, const struct strom_event *ev, size_t n)
+/* Input waiting for the watermark, of q2global and q2house: the q2plug instances run at
+ * their own pace, so what one of them says about second t may arrive before what another
+ * says about an earlier second; the watermark says when a second is whole. Not state: at
+ * every watermark it drains to what lies beyond it, and nothing lies beyond the last
+ * watermark when the job is paused. */
+struct pending {
+    struct strom_event *ev;
+    size_t n, cap;
+};
+
+static int pending_open(struct strom_ctx *ctx)
+{
+    struct pending *pd = calloc(1, sizeof *pd);
+    if (!pd)
+        return -ENOMEM;
+    strom_ctx_set_local(ctx, pd);
+    return 0;
+}
+
+static void pending_close(struct strom_ctx *ctx)
+{
+    struct pending *pd = strom_ctx_local(ctx);
+    if (pd)
+        free(pd->ev);
+    free(pd);
+    strom_ctx_set_local(ctx, NULL);
+}
+
+static int pending_process(struct strom_ctx *ctx, const struct strom_event *ev, size_t n)
+{
+    struct pending *pd = strom_ctx_local(ctx);
+    if (pd->n + n > pd->cap) {
+        size_t cap = pd->cap ? pd->cap * 2 : 4096;
+        while (cap < pd->n + n)
+            cap *= 2;
+        struct strom_event *ne = realloc(pd->ev, cap * sizeof *ne);
+        if (!ne)
+            return -ENOMEM;
+        pd->ev = ne;
+        pd->cap = cap;
+    }
+    memcpy(pd->ev + pd->n, ev, n * sizeof *ev);
+    pd->n += n;
+    return 0;
+}
+
+/* The earliest second of the pending input at or before wm; STROM_TIME_MAX if none. */
+static int64_t pending_next(const struct pending *pd, int64_t wm)
+{
+    int64_t t = STROM_TIME_MAX;
+    for (size_t k = 0; k < pd->n; k++)
+        if (pd->ev[k].time <= wm && pd->ev[k].time < t)
+            t = pd->ev[k].time;
+    return t;
+}
+
+/* Drops the pending input of second t. */
+static void pending_drop(struct pending *pd, int64_t t)
+{
+    size_t kept = 0;
+    for (size_t k = 0; k < pd->n; k++)
+        if (pd->ev[k].time != t)
+            pd->ev[kept++] = pd->ev[k];
+    pd->n = kept;
+}
+
+/* Applies the readings that enter and leave at second t; 1 in *distinct when one enters
+ * (t is then a distinct second). */
+static int global_apply(struct strom_ctx *ctx, struct global *g, const struct pending *pd,
+                        int64_t t, int *distinct)
 {
     int rc = 0;
-    struct global *g = global_get(ctx, &rc);
-    if (!g)
-        return rc;
-    for (size_t e = 0; e < n; e++) {
-        for (int w = 0; w < STROM_Q2_WINDOWS; w++)
-            if ((rc = strom_debs_fifo_push(&g->fifo[w], (uint32_t)ev[e].time,
-                                           (uint64_t)ev[e].v[1])) ||
-                (rc = strom_debs_fenwick_add(&g->all[w], (uint64_t)ev[e].v[1])))
-                return rc;
-        g->last_ts = ev[e].time;
+    for (size_t k = 0; k < pd->n && !rc; k++) {
+        const struct strom_event *ev = &pd->ev[k];
+        uint64_t v = (uint64_t)ev->v[1];
+        if (ev->time != t)
+            continue;
+        if (ev->v[0] == Q2G_ADD) {
+            *distinct = 1;
+            for (int w = 0; w < STROM_Q2_WINDOWS && !rc; w++)
+                rc = strom_debs_fenwick_add(&g->all[w], v);
+        } else if ((ev->v[0] & ~(int64_t)1) == Q2G_REMOVE) {
+            rc = strom_debs_fenwick_remove(&g->all[ev->v[0] & 1], v);
+        } else {
+            rc = STROM_E_INVAL;
+        }
+        if (rc)
+            return strom_ctx_fail(ctx, rc, "q2: global window at %" PRId64 ": %s", t,
+                                  strom_strerror(rc));
     }
     return 0;
 }
 
+/* Applies the buffered input up to the watermark one second at a time and, at each
+ * distinct second, emits both global medians. */
 static int q2global_watermark(struct strom_ctx *ctx, int64_t wm)
 {
+    struct pending *pd = strom_ctx_local(ctx);
     int rc = 0;
+    int64_t t;
     struct global *g;
-    if (wm == STROM_TIME_MAX || !(g = global_get(ctx, &rc)))
-        return rc;
-    /* a distinct second is a watermark equal to the last reading's second */
-    if (wm != g->last_ts || wm <= g->last_eval)
+
+    if (!pd->n)
         return 0;
-    g->last_eval = wm;
-    for (int w = 0; w < STROM_Q2_WINDOWS; w++) {
-        uint32_t ts;
-        uint64_t v;
-        int64_t upto = wm - strom_q2_window_seconds[w];
-        while (!strom_debs_fifo_front(&g->fifo[w], &ts, &v) && (int64_t)ts <= upto) {
-            strom_debs_fifo_pop(&g->fifo[w], &ts, &v);
-            if ((rc = strom_debs_fenwick_remove(&g->all[w], v)))
+    if (!(g = global_get(ctx, &rc)))
+        return rc;
+    while ((t = pending_next(pd, wm)) != STROM_TIME_MAX) {
+        int distinct = 0;
+        if ((rc = global_apply(ctx, g, pd, t, &distinct)))
+            return rc;
+        pending_drop(pd, t);
+        if (!distinct || t <= g->last_eval)
+            continue;
+        g->last_eval = t;
+        for (int w = 0; w < STROM_Q2_WINDOWS; w++) {
+            struct strom_event out = {
+                .key = 0, .time = t,
+                .v = {STROM_Q2_GLOBAL_TAG | w, (int64_t)strom_debs_fenwick_median2(&g->all[w]),
+                      (int64_t)strom_debs_fenwick_count(&g->all[w])}};
+            if ((rc = strom_emit(ctx, &out)))
                 return rc;
         }
-        struct strom_event out = {
-            .key = 0, .time = wm,
-            .v = {STROM_Q2_GLOBAL_TAG | w, (int64_t)strom_debs_fenwick_median2(&g->all[w]),
-                  (int64_t)strom_debs_fenwick_count(&g->all[w])}};
-        if ((rc = strom_emit(ctx, &out)))
-            return rc;
     }
     return 0;
 }
 
-/* global record: i64 last_ts, i64 last_eval, then per window: fifo, fenwick. */
+/* global record: i64 last_eval, then per window the fenwick encoding. */
 static int q2global_encode(const void *recp, struct strom_buf *out)
 {
     const struct global *g = ((const struct global_rec *)recp)->g;
-    struct global empty = {.last_ts = -1, .last_eval = -1};
+    struct global empty = {.last_eval = -1};
     int rc;
     if (!g)
         g = &empty;
-    if ((rc = strom_buf_put_u64(out, (uint64_t)g->last_ts)) ||
-        (rc = strom_buf_put_u64(out, (uint64_t)g->last_eval)))
+    if ((rc = strom_buf_put_u64(out, (uint64_t)g->last_eval)))
         return rc;
     for (int w = 0; w < STROM_Q2_WINDOWS; w++)
-        if ((rc = strom_debs_fifo_encode(&g->fifo[w], out)) ||
-            (rc = strom_debs_fenwick_encode(&g->all[w], out)))
+        if ((rc = strom_debs_fenwick_encode(&g->all[w], out)))
             return rc;
     return 0;
 }
@@ -309,23 +403,18 @@ static int q2global_encode(const void *recp, struct strom_buf *out)
 static int q2global_decode(void *recp, struct strom_reader *in)
 {
     struct global_rec *rec = recp;
-    uint64_t a, b;
+    uint64_t a;
     int rc;
-    if (!(rec->g = global_new()))
+    if (!(rec->g = calloc(1, sizeof *rec->g)))
         return -ENOMEM;
-    if ((rc = strom_reader_u64(in, &a)) || (rc = strom_reader_u64(in, &b)))
+    if ((rc = strom_reader_u64(in, &a)))
         return rc;
-    rec->g->last_ts = (int64_t)a;
-    rec->g->last_eval = (int64_t)b;
-    if (rec->g->last_ts < -1 || rec->g->last_eval < -1)
+    rec->g->last_eval = (int64_t)a;
+    if (rec->g->last_eval < -1)
         return STROM_E_CORRUPT;
     for (int w = 0; w < STROM_Q2_WINDOWS; w++)
-        if ((rc = strom_debs_fifo_decode(&rec->g->fifo[w], in)) ||
-            (rc = strom_debs_fenwick_decode(&rec->g->all[w], in)))
+        if ((rc = strom_debs_fenwick_decode(&rec->g->all[w], in)))
             return rc;
-    for (int w = 0; w < STROM_Q2_WINDOWS; w++)
-        if (strom_debs_fifo_count(&rec->g->fifo[w]) != strom_debs_fenwick_count(&rec->g->all[w]))
-            return STROM_E_CORRUPT;
     return 0;
 }
 
@@ -343,8 +432,10 @@ const struct strom_operator strom_q2global_op = {
     .kind = "debs14-q2-global",
     .record_size = sizeof(struct global_rec),
     .codec = &q2global_codec,
-    .process = q2global_process,
+    .open = pending_open,
+    .process = pending_process,
     .on_watermark = q2global_watermark,
+    .close = pending_close,
 };
 
 /* --- q2house: percentages --------------------------------------------------------- */
@@ -364,31 +455,6 @@ struct house_rec {
 };
 
 #define HPLUG(set, i) ((struct hplug *)strom_debs_plugs_at((set), sizeof(struct hplug), (i)))
-
-/* Input waiting for the watermark: not state, since at every watermark it drains to what
- * lies beyond it, and nothing lies beyond the last watermark when the job is paused. */
-struct pending {
-    struct strom_event *ev;
-    size_t n, cap;
-};
-
-static int q2house_process(struct strom_ctx *ctx, const struct strom_event *ev, size_t n)
-{
-    struct pending *pd = strom_ctx_local(ctx);
-    if (pd->n + n > pd->cap) {
-        size_t cap = pd->cap ? pd->cap * 2 : 4096;
-        while (cap < pd->n + n)
-            cap *= 2;
-        struct strom_event *ne = realloc(pd->ev, cap * sizeof *ne);
-        if (!ne)
-            return -ENOMEM;
-        pd->ev = ne;
-        pd->cap = cap;
-    }
-    memcpy(pd->ev + pd->n, ev, n * sizeof *ev);
-    pd->n += n;
-    return 0;
-}
 
 static int apply_change(struct strom_ctx *ctx, const struct strom_event *ev)
 {
@@ -450,16 +516,10 @@ static int judge_house(void *arg, uint64_t key, uint64_t ns, void *recp)
 static int q2house_watermark(struct strom_ctx *ctx, int64_t wm)
 {
     struct pending *pd = strom_ctx_local(ctx);
-    size_t kept = 0;
+    int64_t t;
     int rc = 0;
 
-    for (;;) {
-        int64_t t = STROM_TIME_MAX;
-        for (size_t k = 0; k < pd->n; k++)
-            if (pd->ev[k].time <= wm && pd->ev[k].time < t)
-                t = pd->ev[k].time;
-        if (t == STROM_TIME_MAX)
-            break;
+    while ((t = pending_next(pd, wm)) != STROM_TIME_MAX) {
         for (int pass = 0; pass < 2 && !rc; pass++)
             for (size_t k = 0; k < pd->n && !rc; k++) {
                 const struct strom_event *ev = &pd->ev[k];
@@ -475,32 +535,9 @@ static int q2house_watermark(struct strom_ctx *ctx, int64_t wm)
             }
         if (rc)
             return rc;
-        /* drop the second just applied */
-        kept = 0;
-        for (size_t k = 0; k < pd->n; k++)
-            if (pd->ev[k].time != t)
-                pd->ev[kept++] = pd->ev[k];
-        pd->n = kept;
+        pending_drop(pd, t); /* the second just applied */
     }
     return 0;
-}
-
-static int q2house_open(struct strom_ctx *ctx)
-{
-    struct pending *pd = calloc(1, sizeof *pd);
-    if (!pd)
-        return -ENOMEM;
-    strom_ctx_set_local(ctx, pd);
-    return 0;
-}
-
-static void q2house_close(struct strom_ctx *ctx)
-{
-    struct pending *pd = strom_ctx_local(ctx);
-    if (pd)
-        free(pd->ev);
-    free(pd);
-    strom_ctx_set_local(ctx, NULL);
 }
 
 /* house record: 2 x i64 last, u32 plugs, per plug (ascending id): u64 id, 2 x i64 m. */
@@ -567,7 +604,7 @@ static void q2house_release(void *recp)
 {
     struct house_rec *rec = recp;
     if (rec->h)
-        free(rec->h->set.a);
+        strom_debs_plugs_free(&rec->h->set);
     free(rec->h);
     rec->h = NULL;
 }
@@ -579,10 +616,10 @@ const struct strom_operator strom_q2house_op = {
     .kind = "debs14-q2-house",
     .record_size = sizeof(struct house_rec),
     .codec = &q2house_codec,
-    .open = q2house_open,
-    .process = q2house_process,
+    .open = pending_open,
+    .process = pending_process,
     .on_watermark = q2house_watermark,
-    .close = q2house_close,
+    .close = pending_close,
 };
 
 int strom_q2_format(FILE *f, const struct strom_event *ev, void *arg)

@@ -93,6 +93,11 @@ const struct strom_debs_stats *strom_debs_reader_stats(const struct strom_debs_r
     return &r->st;
 }
 
+void strom_debs_reader_resume(struct strom_debs_reader *r, const struct strom_debs_stats *st)
+{
+    r->st = *st;
+}
+
 const char *strom_debs_reader_errmsg(const struct strom_debs_reader *r)
 {
     return r->errmsg;
@@ -123,6 +128,8 @@ static void take_row(struct strom_debs_reader *r, struct strom_debs_batch *b, co
     }
     /* Every accepted line moves the late rule's clock, work rows too (parse.h says why). */
     r->st.max_ts = row->ts;
+    row->line_no = r->st.lines;
+    row->offset = r->st.bytes - (uint64_t)(r->buf + r->end - s);
     r->st.accepted++;
     r->st.accepted_load += row->property;
     b->n++;
@@ -227,6 +234,8 @@ static int fill(struct strom_debs_reader *r)
 
 int strom_debs_reader_next(struct strom_debs_reader *r, struct strom_debs_batch *out)
 {
+    uint64_t refused = r->st.rejected;
+
     out->n = 0;
     if (r->err)
         return r->err;
@@ -238,7 +247,7 @@ int strom_debs_reader_next(struct strom_debs_reader *r, struct strom_debs_batch 
         scan(r, out);
         /* Full, or rows ready and no complete line left: hand them out now rather than
          * wait in read() for a pipe's next bytes. */
-        if (out->n)
+        if (out->n || r->st.rejected != refused)
             return 0;
         if (r->eof) {
             /* The last line, without LF (scan left it: it is at most max_line + 1). */

@@ -64,13 +64,15 @@ static void run_fd(int fd, size_t buf_size, size_t max_line, size_t cap, struct 
     struct strom_debs_row *rows = malloc(cap * sizeof *rows);
     struct strom_debs_batch b = {rows, cap, 0};
     struct strom_debs_reader *r;
-    size_t room = 0;
+    size_t room = 0, nrej = 0;
     int rc;
 
     memset(out, 0, sizeof *out);
     assert_int_equal(strom_debs_reader_new(&r, &conf, NULL, 0), 0);
     while ((rc = strom_debs_reader_next(r, &b)) == 0) {
-        assert_true(b.n >= 1 && b.n <= cap);
+        assert_true(b.n <= cap);
+        assert_true(b.n > 0 || out->nrej > nrej); /* no row: only after refused lines */
+        nrej = out->nrej;
         if (out->nrows + b.n > room) { /* doubling: batches of 1 row stay linear */
             room = 2 * (out->nrows + b.n);
             out->rows = realloc(out->rows, room * sizeof *out->rows);
@@ -447,24 +449,24 @@ static const struct sample samples[] = {
      214508743,
      50005000,
      635705,
-     {1, 1377986401, 68451, 11, 0, 0, 0},
-     {10000, 1377986407, 3701, 2, 10, 14, 0}},
+     {1, 1377986401, 68451, 11, 0, 0, 0, 0, 0},
+     {10000, 1377986407, 3701, 2, 10, 14, 0, 0, 0}},
     {"houses-0-9-first-84s.csv",
      33628,
      16814,
      930692035,
      565438006,
      666558,
-     {1, 1377986401, 68451, 11, 0, 0, 0},
-     {33628, 1377986484, 3216, 2, 7, 4, 0}},
+     {1, 1377986401, 68451, 11, 0, 0, 0, 0, 0},
+     {33628, 1377986484, 3216, 2, 7, 4, 0, 0, 0}},
     {"plug-0-0-11-first-2.8h.csv",
      10000,
      5000,
      441130248,
      83551455800,
      68503,
-     {1, 1377986401, 68451, 11, 0, 0, 0},
-     {16706026, 1377996442, 16952, 11, 0, 0, 1}},
+     {1, 1377986401, 68451, 11, 0, 0, 0, 0, 0},
+     {16706026, 1377996442, 16952, 11, 0, 0, 1, 0, 0}},
 };
 
 static void test_samples(void **unused)
@@ -495,6 +497,8 @@ static void test_samples(void **unused)
         assert_int_equal(isum, s->id_sum);
         assert_int_equal(vmax, s->value_max);
         assert_memory_equal(&r.rows[0], &s->first, offsetof(struct strom_debs_row, property) + 1);
+        assert_int_equal(r.rows[0].line_no, 1); /* where a replay from it starts */
+        assert_int_equal(r.rows[0].offset, 0);
         assert_memory_equal(&r.rows[r.nrows - 1], &s->last,
                             offsetof(struct strom_debs_row, property) + 1);
         /* a small buffer splits lines everywhere: the same rows */
