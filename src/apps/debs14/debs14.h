@@ -4,7 +4,7 @@
  *
  *   source (1) --by house--> q1 (p) --port 2s / 2s+1--> q1-house-Nmin.csv / q1-plug-Nmin.csv
  *        |---by house--> q2plug (p) --by house--> q2house (p) --> q2-1h.csv / q2-24h.csv
- *        |---global----> q2global (1) --broadcast--/
+ *                          \--global--> q2global (1) --broadcast--/
  *        \--> rejects.csv (written by the source, in line order)
  *
  * Ownership: struct strom_debs_run owns its job, its files and its sinks; free it with
