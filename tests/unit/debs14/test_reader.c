@@ -78,7 +78,8 @@ static void run_fd(int fd, size_t buf_size, size_t max_line, size_t cap, struct 
             out->rows = realloc(out->rows, room * sizeof *out->rows);
             assert_non_null(out->rows);
         }
-        memcpy(out->rows + out->nrows, rows, b.n * sizeof *rows);
+        if (b.n)
+            memcpy(out->rows + out->nrows, rows, b.n * sizeof *rows);
         out->nrows += b.n;
     }
     assert_int_equal(rc, 1);
