@@ -38,7 +38,7 @@ struct model {
     struct strom_debs_row *rows;
     size_t nrows, next_row;
     struct expect_rej *rej;
-    size_t nrej, next_rej;
+    size_t nrej, next_rej, next_rej_seen;
     uint64_t lines;
 };
 
@@ -201,9 +201,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                                   caps[(data[0] >> 2) & 3], 0};
     CHECK(b.rows);
     while ((rc = strom_debs_reader_next(r, &b)) == 0) {
-        CHECK(b.n >= 1 && b.n <= b.cap && m.next_row + b.n <= m.nrows);
-        for (size_t i = 0; i < b.n; i++)
+        size_t rej_before = m.next_rej_seen;
+        CHECK(b.n <= b.cap && m.next_row + b.n <= m.nrows);
+        /* no row only after refused lines */
+        CHECK(b.n >= 1 || m.next_rej > rej_before);
+        m.next_rej_seen = m.next_rej;
+        for (size_t i = 0; i < b.n; i++) {
+            /* a replay from this row starts at its line: the row's bytes begin there */
+            CHECK(b.rows[i].offset < n && (b.rows[i].offset == 0 || d[b.rows[i].offset - 1] == '\n'));
             CHECK(same_row(&b.rows[i], &m.rows[m.next_row++]));
+        }
     }
     CHECK(rc == 1);
     st = strom_debs_reader_stats(r);
