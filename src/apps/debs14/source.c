@@ -315,7 +315,7 @@ static int src_produce(struct strom_ctx *ctx)
         const struct strom_debs_row *row = &l->rows[i];
         int64_t ts = row->ts;
         int e;
-        if ((e = flush_held(ctx, l, row->line_no)))
+        if (l->n_held && (e = flush_held(ctx, l, row->line_no)))
             return e;
         l->pos.lines = row->line_no - 1;
         l->pos.bytes = row->offset;
