@@ -25,6 +25,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/errf.h"
 #include "strom/ckpt.h"
 #include "strom/state.h"
 
@@ -131,8 +132,7 @@ void strom_ckpt__fp_format(const uint8_t *fp, size_t len, char *out, size_t outl
 /* ---- files ---- */
 
 /* Formats the message into err (when not NULL) and returns rc. */
-int strom_ckpt__fail(char *err, size_t errlen, int rc, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
+#define strom_ckpt__fail strom__errf
 /* dir/name into out, for messages and nothing else (cut when too long). */
 const char *strom_ckpt__path(char *out, size_t outlen, const char *dir, const char *name);
 

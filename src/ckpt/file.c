@@ -20,17 +20,6 @@
 #include "ckpt/ckpt_int.h"
 #include "strom/error.h"
 
-int strom_ckpt__fail(char *err, size_t errlen, int rc, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (err && errlen) {
-        va_start(ap, fmt);
-        vsnprintf(err, errlen, fmt, ap);
-        va_end(ap);
-    }
-    return rc;
-}
 
 const char *strom_ckpt__path(char *out, size_t outlen, const char *dir, const char *name)
 {

@@ -1,7 +1,10 @@
 /* core/error.c: messages and names of error codes (table in strom/error.h). */
+#include <stdarg.h>
+#include <stdio.h>
 #include <errno.h>
 #include <string.h>
 
+#include "core/errf.h"
 #include "strom/error.h"
 
 const char *strom_strerror(int rc)
@@ -40,4 +43,16 @@ const char *strom_errname(int rc)
             return s;
     }
     return "UNKNOWN";
+}
+
+int strom__errf(char *err, size_t errlen, int rc, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (err && errlen) {
+        va_start(ap, fmt);
+        vsnprintf(err, errlen, fmt, ap);
+        va_end(ap);
+    }
+    return rc;
 }

@@ -65,13 +65,11 @@ static int restore_events(struct sink_local *l, struct snap *sn)
     return 0;
 }
 
+/* Where this job's transactional outputs keep their parts; NULL without checkpoints. */
 static char *parts_dir(struct strom_ctx *ctx)
 {
     const char *d = strom_ctx_checkpoint_dir(ctx);
-    char *p;
-    if (!d || asprintf(&p, "%s/parts", d) < 0)
-        return NULL;
-    return p;
+    return d ? strom_txfile_parts_dir(d) : NULL;
 }
 
 static int cmp_event(const void *pa, const void *pb)

@@ -7,27 +7,19 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "core/crash.h"
+#include "core/errf.h"
 #include "strom/error.h"
 
-static int say(char *err, size_t errlen, int rc, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-static int say(char *err, size_t errlen, int rc, const char *fmt, ...)
+char *strom_txfile_parts_dir(const char *ckpt_dir)
 {
-    va_list ap;
-    if (err && errlen) {
-        va_start(ap, fmt);
-        vsnprintf(err, errlen, fmt, ap);
-        va_end(ap);
-    }
-    return rc;
+    char *p;
+    return asprintf(&p, "%s/parts", ckpt_dir) < 0 ? NULL : p;
 }
 
 static char *part_path(const char *parts, const char *name, uint64_t n)
@@ -47,7 +39,7 @@ static int remove_parts(const char *parts, const char *name, char *err, size_t e
     int rc = 0;
 
     if (!d)
-        return say(err, errlen, -errno, "cannot read %s: %s", parts, strerror(errno));
+        return strom__errf(err, errlen, -errno, "cannot read %s: %s", parts, strerror(errno));
     while ((e = readdir(d))) {
         char *end;
         if (strncmp(e->d_name, name, nl) || e->d_name[nl] != '.')
@@ -56,7 +48,7 @@ static int remove_parts(const char *parts, const char *name, char *err, size_t e
         if (end == e->d_name + nl + 1 || strcmp(end, ".part"))
             continue;
         if (unlinkat(dirfd(d), e->d_name, 0) && errno != ENOENT && !rc)
-            rc = say(err, errlen, -errno, "cannot delete %s/%s: %s", parts, e->d_name,
+            rc = strom__errf(err, errlen, -errno, "cannot delete %s/%s: %s", parts, e->d_name,
                      strerror(errno));
     }
     closedir(d);
@@ -70,7 +62,7 @@ static int open_part(struct strom_txfile *t, char *err, size_t errlen)
         return -ENOMEM;
     t->f = fopen(p, "w");
     if (!t->f) {
-        int rc = say(err, errlen, -errno, "cannot create %s: %s", p, strerror(errno));
+        int rc = strom__errf(err, errlen, -errno, "cannot create %s: %s", p, strerror(errno));
         free(p);
         return rc;
     }
@@ -100,7 +92,7 @@ int strom_txfile_open(struct strom_txfile *t, const char *path, const char *part
     if (rc)
         return rc;
     if (!(f = fopen(path, "w"))) {
-        rc = say(err, errlen, -errno, "cannot create %s: %s", path, strerror(errno));
+        rc = strom__errf(err, errlen, -errno, "cannot create %s: %s", path, strerror(errno));
         strom_txfile_close(t);
         return rc;
     }
@@ -139,10 +131,10 @@ int strom_txfile_resume(struct strom_txfile *t, const char *path, const char *pa
 static int flush_sync(FILE *f, const char *what, char *err, size_t errlen)
 {
     if (fflush(f) || ferror(f))
-        return say(err, errlen, errno ? -errno : -EIO, "writing %s failed: %s", what,
+        return strom__errf(err, errlen, errno ? -errno : -EIO, "writing %s failed: %s", what,
                    strerror(errno ? errno : EIO));
     if (fsync(fileno(f)))
-        return say(err, errlen, -errno, "syncing %s failed: %s", what, strerror(errno));
+        return strom__errf(err, errlen, -errno, "syncing %s failed: %s", what, strerror(errno));
     return 0;
 }
 
@@ -170,7 +162,7 @@ static int seal_open(struct strom_txfile *t, char *err, size_t errlen)
     if ((rc = flush_sync(t->f, t->path, err, errlen)))
         return rc;
     if ((len = part_bytes(t)) < 0)
-        return say(err, errlen, (int)len, "%s: %s", t->path, strerror((int)-len));
+        return strom__errf(err, errlen, (int)len, "%s: %s", t->path, strerror((int)-len));
     fclose(t->f);
     t->f = NULL;
     t->sealed[t->n_sealed++] = (struct strom_txpart){t->epoch, t->before,
@@ -185,7 +177,7 @@ int strom_txfile_seal(struct strom_txfile *t, uint64_t n, uint64_t *part, uint64
     int rc;
 
     if (!t->parts || !t->f || n <= t->epoch)
-        return say(err, errlen, STROM_E_BADSTATE,
+        return strom__errf(err, errlen, STROM_E_BADSTATE,
                    "%s: barrier %" PRIu64 " after %" PRIu64 " or without parts", t->path, n,
                    t->epoch);
     if ((rc = seal_open(t, err, errlen)))
@@ -210,25 +202,25 @@ int strom_txfile_commit_part(const char *path, const char *parts, const char *na
         return -ENOMEM;
     if ((out = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0666)) < 0 ||
         fstat(out, &so)) {
-        rc = say(err, errlen, -errno, "cannot open %s: %s", path, strerror(errno));
+        rc = strom__errf(err, errlen, -errno, "cannot open %s: %s", path, strerror(errno));
         goto done;
     }
     if ((uint64_t)so.st_size >= total)
         goto unlink_part; /* committed before */
     if ((uint64_t)so.st_size < before) {
-        rc = say(err, errlen, STROM_E_CORRUPT,
+        rc = strom__errf(err, errlen, STROM_E_CORRUPT,
                  "%s has %lld bytes but its committed output has %" PRIu64
                  " (was it changed while the job was stopped?)",
                  path, (long long)so.st_size, before);
         goto done;
     }
     if ((in = open(pp, O_RDONLY | O_CLOEXEC)) < 0 || fstat(in, &si)) {
-        rc = say(err, errlen, errno == ENOENT ? STROM_E_CORRUPT : -errno,
+        rc = strom__errf(err, errlen, errno == ENOENT ? STROM_E_CORRUPT : -errno,
                  "cannot read %s, which %s still needs: %s", pp, path, strerror(errno));
         goto done;
     }
     if ((uint64_t)si.st_size != total - before) {
-        rc = say(err, errlen, STROM_E_CORRUPT, "%s has %lld bytes, not the %" PRIu64 " sealed",
+        rc = strom__errf(err, errlen, STROM_E_CORRUPT, "%s has %lld bytes, not the %" PRIu64 " sealed",
                  pp, (long long)si.st_size, total - before);
         goto done;
     }
@@ -239,7 +231,7 @@ int strom_txfile_commit_part(const char *path, const char *parts, const char *na
     for (off_t off = (off_t)((uint64_t)so.st_size - before); off < si.st_size;) {
         ssize_t r = pread(in, buf, 1 << 20, off), w = 0;
         if (r <= 0) {
-            rc = say(err, errlen, r ? -errno : STROM_E_CORRUPT, "reading %s failed: %s", pp,
+            rc = strom__errf(err, errlen, r ? -errno : STROM_E_CORRUPT, "reading %s failed: %s", pp,
                      r ? strerror(errno) : "unexpected end");
             goto done;
         }
@@ -248,7 +240,7 @@ int strom_txfile_commit_part(const char *path, const char *parts, const char *na
             if (k < 0) {
                 if (errno == EINTR)
                     continue;
-                rc = say(err, errlen, -errno, "appending to %s failed: %s", path,
+                rc = strom__errf(err, errlen, -errno, "appending to %s failed: %s", path,
                          strerror(errno));
                 goto done;
             }
@@ -259,12 +251,12 @@ int strom_txfile_commit_part(const char *path, const char *parts, const char *na
             strom_crash_point("output-append");
     }
     if (fsync(out)) {
-        rc = say(err, errlen, -errno, "syncing %s failed: %s", path, strerror(errno));
+        rc = strom__errf(err, errlen, -errno, "syncing %s failed: %s", path, strerror(errno));
         goto done;
     }
 unlink_part:
     if (unlink(pp) && errno != ENOENT)
-        rc = say(err, errlen, -errno, "cannot delete %s: %s", pp, strerror(errno));
+        rc = strom__errf(err, errlen, -errno, "cannot delete %s: %s", pp, strerror(errno));
 done:
     free(buf);
     if (in >= 0)
@@ -278,10 +270,10 @@ done:
 int strom_txfile_finish(struct strom_txfile *t, char *err, size_t errlen)
 {
     if (!t->f)
-        return say(err, errlen, STROM_E_BADSTATE, "%s: not open", t->path);
+        return strom__errf(err, errlen, STROM_E_BADSTATE, "%s: not open", t->path);
     if (!t->parts) {
         if (fflush(t->f) || ferror(t->f))
-            return say(err, errlen, errno ? -errno : -EIO, "writing %s failed: %s", t->path,
+            return strom__errf(err, errlen, errno ? -errno : -EIO, "writing %s failed: %s", t->path,
                        strerror(errno ? errno : EIO));
         return 0;
     }

@@ -48,6 +48,8 @@ struct strom_txfile {
     size_t n_sealed, cap_sealed;
 };
 
+/* The parts directory of a job checkpointing into ckpt_dir (malloc'd), NULL on -ENOMEM. */
+char *strom_txfile_parts_dir(const char *ckpt_dir);
 /* Opens for a fresh run: creates or truncates the output; in tx mode (parts != NULL)
  * deletes stale parts of this name and opens part 0. 0 or -errno, with a message. */
 int strom_txfile_open(struct strom_txfile *t, const char *path, const char *parts,

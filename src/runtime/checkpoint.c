@@ -554,12 +554,10 @@ static void *cp_main(void *arg)
                 pthread_mutex_lock(&cp->lock);
                 continue;
             }
-            double until = cp->n ? t + 0.05 : next;
+            /* a blob, the next interval or stop: looked at every 50 ms at most */
+            double wait = cp->n || next - t > 0.05 ? 0.05 : next - t;
             struct timespec ts;
             clock_gettime(CLOCK_REALTIME, &ts);
-            double wait = until - t;
-            if (wait > 0.05)
-                wait = 0.05;
             ts.tv_nsec += (long)(wait * 1e9);
             ts.tv_sec += ts.tv_nsec / 1000000000;
             ts.tv_nsec %= 1000000000;

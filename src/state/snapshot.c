@@ -43,6 +43,7 @@
 #include "core/hash.h"
 #include "state/state.h"
 #include "state/state_int.h"
+#include "core/errf.h"
 #include "strom/error.h"
 
 #define MAGIC "SKG1"
@@ -193,20 +194,6 @@ out:
     return rc;
 }
 
-static int fail(char *err, size_t errlen, int rc, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-static int fail(char *err, size_t errlen, int rc, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (err && errlen) {
-        va_start(ap, fmt);
-        vsnprintf(err, errlen, fmt, ap);
-        va_end(ap);
-    }
-    return rc;
-}
 
 /* Where the reader stands, as an offset into the snapshot, for messages. */
 #define AT(r) ((size_t)((r)->p - bytes))
@@ -226,18 +213,18 @@ static int read_records(struct strom_kstate *ks, uint32_t kg, struct strom_reade
         /* Reads below cannot fail: the lengths were checked just before them. */
         at = AT(r);
         if (r->left < RECORD_HEADER_LEN)
-            return fail(err, errlen, STROM_E_CORRUPT,
+            return strom__errf(err, errlen, STROM_E_CORRUPT,
                         "snapshot byte %zu: record %" PRIu64 " is cut off, %zu bytes remain",
                         at, i, r->left);
         strom_reader_u64(r, &key);
         strom_reader_u64(r, &ns);
         if (i && (key < prev_key || (key == prev_key && ns <= prev_ns)))
-            return fail(err, errlen, STROM_E_CORRUPT,
+            return strom__errf(err, errlen, STROM_E_CORRUPT,
                         "snapshot byte %zu: record %" PRIu64 " (key %" PRIu64 ", ns %" PRIu64
                         ") repeats or is out of order",
                         at, i, key, ns);
         if (strom_hash_keygroup(strom_hash64(key), ks->key_groups) != kg)
-            return fail(err, errlen, STROM_E_CORRUPT,
+            return strom__errf(err, errlen, STROM_E_CORRUPT,
                         "snapshot byte %zu: record %" PRIu64 " has key %" PRIu64
                         " of key group %u, not %u",
                         at, i, key, strom_hash_keygroup(strom_hash64(key), ks->key_groups), kg);
@@ -246,18 +233,18 @@ static int read_records(struct strom_kstate *ks, uint32_t kg, struct strom_reade
         at = AT(r);
         strom_reader_u32(r, &blen);
         if (blen > r->left)
-            return fail(err, errlen, STROM_E_CORRUPT,
+            return strom__errf(err, errlen, STROM_E_CORRUPT,
                         "snapshot byte %zu: record %" PRIu64 " claims %" PRIu32
                         " bytes, %zu remain",
                         at, i, blen, r->left);
         if (!ks->codec && blen != ks->record_size)
-            return fail(err, errlen, STROM_E_CORRUPT,
+            return strom__errf(err, errlen, STROM_E_CORRUPT,
                         "snapshot byte %zu: record %" PRIu64 " is %" PRIu32
                         " bytes, the record size is %zu",
                         at, i, blen, ks->record_size);
         rc = strom_state__table_insert(t, ks->slot_size, key, ns, &rec);
         if (rc)
-            return fail(err, errlen, rc, "snapshot byte %zu: record %" PRIu64 ": %s", at, i,
+            return strom__errf(err, errlen, rc, "snapshot byte %zu: record %" PRIu64 ": %s", at, i,
                         strom_strerror(rc));
         if (!ks->codec) {
             strom_reader_bytes(r, rec, blen);
@@ -267,11 +254,11 @@ static int read_records(struct strom_kstate *ks, uint32_t kg, struct strom_reade
         struct strom_reader sub = {r->p, blen};
         rc = codec_rc(ks->codec->decode(rec, &sub));
         if (rc)
-            return fail(err, errlen, rc,
+            return strom__errf(err, errlen, rc,
                         "snapshot byte %zu: record %" PRIu64 " does not decode: %s", at + 4, i,
                         strom_strerror(rc));
         if (sub.left)
-            return fail(err, errlen, STROM_E_CORRUPT,
+            return strom__errf(err, errlen, STROM_E_CORRUPT,
                         "snapshot byte %zu: record %" PRIu64 " decodes from %zu of its %" PRIu32
                         " bytes",
                         at + 4, i, blen - sub.left, blen);
@@ -288,7 +275,7 @@ static int check_timers(const struct strom_kstate *ks, uint32_t kg, struct strom
     struct strom_state__timer t = {0}, prev = {0};
 
     if (r.left != ntim * TIMER_LEN)
-        return fail(err, errlen, STROM_E_CORRUPT,
+        return strom__errf(err, errlen, STROM_E_CORRUPT,
                     "snapshot byte %zu: %" PRIu64 " timers take %" PRIu64
                     " bytes, %zu remain before the checksum",
                     AT(&r), ntim, ntim * TIMER_LEN, r.left);
@@ -300,12 +287,12 @@ static int check_timers(const struct strom_kstate *ks, uint32_t kg, struct strom
         strom_reader_u64(&r, &t.ns);
         t.time = (int64_t)time;
         if (i && strom_state__timer_cmp(&prev, &t) >= 0)
-            return fail(err, errlen, STROM_E_CORRUPT,
+            return strom__errf(err, errlen, STROM_E_CORRUPT,
                         "snapshot byte %zu: timer %" PRIu64 " (time %" PRId64 ", key %" PRIu64
                         ", ns %" PRIu64 ") repeats or is out of order",
                         at, i, t.time, t.key, t.ns);
         if (strom_hash_keygroup(strom_hash64(t.key), ks->key_groups) != kg)
-            return fail(err, errlen, STROM_E_CORRUPT,
+            return strom__errf(err, errlen, STROM_E_CORRUPT,
                         "snapshot byte %zu: timer %" PRIu64 " has key %" PRIu64
                         " of key group %u, not %u",
                         at, i, t.key, strom_hash_keygroup(strom_hash64(t.key), ks->key_groups),
@@ -325,22 +312,22 @@ int strom_kstate_restore(struct strom_kstate *ks, uint32_t kg, const uint8_t *by
     int rc;
 
     if (kg >= ks->key_groups) {
-        rc = fail(err, errlen, STROM_E_KEYGROUP, "key group %u out of range (%u key groups)",
+        rc = strom__errf(err, errlen, STROM_E_KEYGROUP, "key group %u out of range (%u key groups)",
                   kg, ks->key_groups);
         goto out;
     }
     if (ks->tables[kg]) {
-        rc = fail(err, errlen, STROM_E_EXISTS, "key group %u is already owned", kg);
+        rc = strom__errf(err, errlen, STROM_E_EXISTS, "key group %u is already owned", kg);
         goto out;
     }
     if (len < HEADER_LEN + TRAILER_LEN) {
-        rc = fail(err, errlen, STROM_E_CORRUPT,
+        rc = strom__errf(err, errlen, STROM_E_CORRUPT,
                   "snapshot byte %zu: cut off, shorter than the %d bytes of an empty one", len,
                   HEADER_LEN + TRAILER_LEN);
         goto out;
     }
     if (memcmp(bytes, MAGIC, 4)) {
-        rc = fail(err, errlen, STROM_E_CORRUPT,
+        rc = strom__errf(err, errlen, STROM_E_CORRUPT,
                   "snapshot byte 0: no \"" MAGIC "\" magic, not a key group snapshot");
         goto out;
     }
@@ -348,7 +335,7 @@ int strom_kstate_restore(struct strom_kstate *ks, uint32_t kg, const uint8_t *by
     r = (struct strom_reader){bytes + 4, len - 4 - TRAILER_LEN};
     strom_reader_u32(&r, &version);
     if (version != VERSION) {
-        rc = fail(err, errlen, STROM_E_VERSION,
+        rc = strom__errf(err, errlen, STROM_E_VERSION,
                   "snapshot byte 4: format version %" PRIu32 ", this build reads %d", version,
                   VERSION);
         goto out;
@@ -356,7 +343,7 @@ int strom_kstate_restore(struct strom_kstate *ks, uint32_t kg, const uint8_t *by
     stored = le64(bytes + len - TRAILER_LEN);
     computed = fnv1a64(bytes, len - TRAILER_LEN);
     if (stored != computed) {
-        rc = fail(err, errlen, STROM_E_CORRUPT,
+        rc = strom__errf(err, errlen, STROM_E_CORRUPT,
                   "snapshot byte %zu: checksum %016" PRIx64 ", the bytes give %016" PRIx64,
                   len - TRAILER_LEN, stored, computed);
         goto out;
@@ -366,13 +353,13 @@ int strom_kstate_restore(struct strom_kstate *ks, uint32_t kg, const uint8_t *by
     strom_reader_u64(&r, &nrec);
     strom_reader_u64(&r, &ntim);
     if (snap_kg != kg) {
-        rc = fail(err, errlen, STROM_E_CORRUPT,
+        rc = strom__errf(err, errlen, STROM_E_CORRUPT,
                   "snapshot byte 8: snapshot of key group %" PRIu32 ", restoring %u", snap_kg,
                   kg);
         goto out;
     }
     if (record_size != ks->record_size) {
-        rc = fail(err, errlen, STROM_E_CORRUPT,
+        rc = strom__errf(err, errlen, STROM_E_CORRUPT,
                   "snapshot byte 12: record size %" PRIu64
                   ", this operator's is %zu (a snapshot of another operator?)",
                   record_size, ks->record_size);
@@ -381,7 +368,7 @@ int strom_kstate_restore(struct strom_kstate *ks, uint32_t kg, const uint8_t *by
     /* Counts against the bytes that remain, before the table is sized by them. */
     min_rec = RECORD_HEADER_LEN + (ks->codec ? 0 : ks->record_size);
     if (ntim > r.left / TIMER_LEN || nrec > (r.left - ntim * TIMER_LEN) / min_rec) {
-        rc = fail(err, errlen, STROM_E_CORRUPT,
+        rc = strom__errf(err, errlen, STROM_E_CORRUPT,
                   "snapshot byte 20: %" PRIu64 " records and %" PRIu64
                   " timers do not fit in the %zu bytes that remain",
                   nrec, ntim, r.left);
@@ -389,7 +376,7 @@ int strom_kstate_restore(struct strom_kstate *ks, uint32_t kg, const uint8_t *by
     }
     rc = strom_state__table_new(&t, ks->slot_size, (size_t)nrec);
     if (rc) {
-        rc = fail(err, errlen, rc, "%" PRIu64 " records: %s", nrec, strom_strerror(rc));
+        rc = strom__errf(err, errlen, rc, "%" PRIu64 " records: %s", nrec, strom_strerror(rc));
         goto out;
     }
     rc = read_records(ks, kg, &r, bytes, nrec, t, err, errlen);
@@ -401,7 +388,7 @@ int strom_kstate_restore(struct strom_kstate *ks, uint32_t kg, const uint8_t *by
     /* The last thing that can fail, so that installing below cannot. */
     rc = strom_state__timers_reserve(&ks->timers, (size_t)ntim);
     if (rc) {
-        rc = fail(err, errlen, rc, "%" PRIu64 " timers: %s", ntim, strom_strerror(rc));
+        rc = strom__errf(err, errlen, rc, "%" PRIu64 " timers: %s", ntim, strom_strerror(rc));
         goto out;
     }
     ks->tables[kg] = t;

@@ -1,7 +1,7 @@
 /*
  * apps/debs14/fenwick.h: the global window of Query 2: the multiset of all loads of all
- * plugs in the window (up to ~70 million for 24 h) with its exact median, and a compact
- * FIFO of the readings for the operator that expires them.
+ * plugs in the window (up to ~70 million for 24 h) with its exact median. Which readings
+ * leave the window is known from the plugs' windows (q2.c), so none is stored here.
  *
  * Medians are in half-mW as in median.h (read its opening first): median2 = a + b of the
  * two middle values of an even-sized set, 2 * x of the middle one of an odd-sized set.
@@ -43,26 +43,6 @@
  *
  * The sum of the counts is <= UINT32_MAX. Decode checks D against the bytes left first,
  * then order, counts and sum, and returns STROM_E_CORRUPT on any violation.
- *
- * --- struct strom_debs_fifo: the readings in arrival order ------------------------------
- *
- * The global window's readings, to know what to remove when time moves on. Per reading it
- * keeps 4 bytes: the value as uint32 in chunks of STROM_DEBS_FIFO_CHUNK; a value >=
- * 2^32 - 1 is stored as the escape 0xffffffff with the exact value in a second FIFO of
- * uint64 (both FIFOs are in the same order, so the k-th escape is the k-th big value).
- * Timestamps are run-length coded in a third FIFO of (ts, count) runs: readings of the
- * same second share one run, and a second holds ~2,000 readings of all plugs.
- *
- * Encoding (strom_debs_fifo_encode), little endian:
- *
- *   offset  size  field
- *   0       8     N, readings
- *   8       4     last_ts, the largest timestamp ever pushed
- *   12      8     R, runs
- *   20      8*R   runs, oldest first: +0 4 count (>= 1), +4 4 ts; the counts sum to N; ts
- *                 rises from run to run (equal only after a run of UINT32_MAX), <= last_ts
- *   20+8R   4*N   values, oldest first, uint32, 0xffffffff for an escaped one
- *   ...     8*E   the E escaped values, in order, each >= 0xffffffff and <= the max
  *
  * Threads: none; one thread at a time. Ownership: the caller owns the structs; release
  * frees what they point to. A zeroed struct is an empty one.
@@ -116,47 +96,5 @@ int strom_debs_fenwick_encode(const struct strom_debs_fenwick *f, struct strom_b
 /* Into an empty f (STROM_E_INVAL if not). 0, STROM_E_CORRUPT or -ENOMEM; on failure f is
  * empty again. */
 int strom_debs_fenwick_decode(struct strom_debs_fenwick *f, struct strom_reader *in);
-
-/* --- the FIFO --------------------------------------------------------------------------- */
-
-#define STROM_DEBS_FIFO_CHUNK 16384
-
-struct strom_debs_fifo_chunk; /* private to fenwick.c */
-
-/* A ring of uint64 that grows by doubling. Private to fenwick.c. */
-struct strom_debs_ring64 {
-    uint64_t *a;
-    size_t cap, head, n;
-};
-
-struct strom_debs_fifo {
-    struct strom_debs_fifo_chunk *first, *last, *spare;
-    uint32_t first_i, last_n; /* next value to pop in first; values in last */
-    uint64_t n;
-    uint32_t last_ts;
-    struct strom_debs_ring64 runs; /* ts << 32 | count */
-    struct strom_debs_ring64 big;  /* escaped values */
-};
-
-void strom_debs_fifo_init(struct strom_debs_fifo *q);
-void strom_debs_fifo_release(struct strom_debs_fifo *q);
-/* 0; STROM_E_INVAL for ts < the last pushed or value > the max; -ENOMEM (nothing
- * changed). */
-int strom_debs_fifo_push(struct strom_debs_fifo *q, uint32_t ts, uint64_t value);
-/* The oldest reading: 0, or -ENOENT when empty. */
-int strom_debs_fifo_front(const struct strom_debs_fifo *q, uint32_t *ts, uint64_t *value);
-/* Removes the oldest reading, telling it: 0, or -ENOENT when empty. */
-int strom_debs_fifo_pop(struct strom_debs_fifo *q, uint32_t *ts, uint64_t *value);
-
-static inline uint64_t strom_debs_fifo_count(const struct strom_debs_fifo *q)
-{
-    return q->n;
-}
-
-size_t strom_debs_fifo_bytes(const struct strom_debs_fifo *q);
-int strom_debs_fifo_encode(const struct strom_debs_fifo *q, struct strom_buf *out);
-/* Into an empty q (STROM_E_INVAL if not). 0, STROM_E_CORRUPT or -ENOMEM; on failure q is
- * empty again. */
-int strom_debs_fifo_decode(struct strom_debs_fifo *q, struct strom_reader *in);
 
 #endif

@@ -190,15 +190,11 @@ static int src_snapshot(struct strom_ctx *ctx, uint64_t n, struct strom_buf *out
     return rc;
 }
 
+/* Where this job's transactional outputs keep their parts; NULL without checkpoints. */
 static char *parts_dir(struct strom_ctx *ctx)
 {
     const char *d = strom_ctx_checkpoint_dir(ctx);
-    char *p;
-    if (!d)
-        return NULL;
-    if (asprintf(&p, "%s/parts", d) < 0)
-        return NULL;
-    return p;
+    return d ? strom_txfile_parts_dir(d) : NULL;
 }
 
 static int src_commit(struct strom_ctx *ctx, uint64_t n, const uint8_t *b, size_t len)

@@ -3,7 +3,7 @@
  * median.h, fenwick.h) against naive references: a plug window and the global multiset
  * checked after every operation against a sorted copy (the window's band entry by entry,
  * its cursor and counts too, through rebuilds, cuts, runs of equal values, big values, and
- * windows that empty), the FIFO against an array; the half-mW convention on concrete
+ * windows that empty), the half-mW convention on concrete
  * values; and the encodings: round trips that re-encode to the same bytes, every truncation
  * refused, crafted bad fields refused.
  */
@@ -867,148 +867,6 @@ static void test_fenwick_decode_refuses(void **unused)
     strom_buf_release(&b);
 }
 
-/* --- the FIFO --------------------------------------------------------------------------- */
-
-static void fifo_roundtrip(struct strom_debs_fifo *q)
-{
-    struct strom_debs_fifo d = {0};
-    struct strom_buf a = {0}, b = {0};
-    struct strom_reader in;
-
-    assert_int_equal(strom_debs_fifo_encode(q, &a), 0);
-    in = (struct strom_reader){a.data, a.len};
-    assert_int_equal(strom_debs_fifo_decode(&d, &in), 0);
-    assert_int_equal(in.left, 0);
-    assert_int_equal(strom_debs_fifo_count(&d), strom_debs_fifo_count(q));
-    assert_int_equal(strom_debs_fifo_encode(&d, &b), 0);
-    assert_int_equal(b.len, a.len);
-    assert_memory_equal(b.data, a.data, a.len);
-    strom_debs_fifo_release(q);
-    *q = d;
-    strom_buf_release(&a);
-    strom_buf_release(&b);
-}
-
-static void test_fifo_random(void **unused)
-{
-    struct strom_debs_fifo q = {0};
-    size_t cap = 400000, head = 0, tail = 0;
-    uint32_t *rts = malloc(cap * sizeof *rts), t = 5, ts;
-    uint64_t *rv = malloc(cap * sizeof *rv), v;
-    (void)unused;
-
-    assert_non_null(rts);
-    assert_non_null(rv);
-    rng_state = 77;
-    assert_int_equal(strom_debs_fifo_pop(&q, &ts, &v), -ENOENT);
-    for (int op = 0; op < 300000; op++) {
-        /* fill past several chunks, drain to empty, fill again */
-        int phase = op / 50000 % 2, push = rnd() % 100 < (phase ? 30 : 70);
-        if (push) {
-            uint64_t x = rnd() % 50 ? gen_value(1) : UINT32_MAX - 1 + rnd() % 3;
-            t += rnd() % 8 == 0;
-            assert_int_equal(strom_debs_fifo_push(&q, t, x), 0);
-            rts[tail] = t;
-            rv[tail++] = x;
-        } else if (head < tail) {
-            assert_int_equal(strom_debs_fifo_front(&q, &ts, &v), 0);
-            assert_int_equal(ts, rts[head]);
-            assert_int_equal(v, rv[head]);
-            assert_int_equal(strom_debs_fifo_pop(&q, &ts, &v), 0);
-            assert_int_equal(ts, rts[head]);
-            assert_int_equal(v, rv[head++]);
-        } else {
-            assert_int_equal(strom_debs_fifo_pop(&q, &ts, &v), -ENOENT);
-        }
-        assert_int_equal(strom_debs_fifo_count(&q), tail - head);
-        if (op % 29989 == 0) fifo_roundtrip(&q);
-    }
-    assert_int_equal(strom_debs_fifo_push(&q, t - 1, 1), STROM_E_INVAL);
-    assert_int_equal(strom_debs_fifo_push(&q, t, VMAX + 1), STROM_E_INVAL);
-    assert_int_equal(strom_debs_fifo_count(&q), tail - head);
-    strom_debs_fifo_release(&q);
-    free(rts);
-    free(rv);
-}
-
-/* Real data: ~2,000 readings a second, all below 2^32: 4 bytes a reading and a bit. */
-static void test_fifo_memory(void **unused)
-{
-    struct strom_debs_fifo q = {0};
-    (void)unused;
-
-    rng_state = 8;
-    for (uint32_t i = 0; i < 1000000; i++)
-        assert_int_equal(strom_debs_fifo_push(&q, 1000 + i / 2000, gen_value(0)), 0);
-    assert_true(strom_debs_fifo_bytes(&q) <= 1000000 * 41 / 10);
-    assert_int_equal(q.runs.n, 500);
-    strom_debs_fifo_release(&q);
-}
-
-static int decode_fifo(const uint8_t *p, size_t n)
-{
-    struct strom_debs_fifo q = {0};
-    struct strom_reader in = {p, n};
-    int rc = strom_debs_fifo_decode(&q, &in);
-
-    if (rc) assert_int_equal(strom_debs_fifo_bytes(&q), 0);
-    strom_debs_fifo_release(&q);
-    return rc;
-}
-
-static void test_fifo_decode_refuses(void **unused)
-{
-    struct strom_debs_fifo q = {0};
-    struct strom_buf b = {0};
-    uint8_t *x;
-    (void)unused;
-
-    /* two runs: second 7 with 5, 2^32 - 1 (escaped); second 9 with 2^40 (escaped) */
-    assert_int_equal(strom_debs_fifo_push(&q, 7, 5), 0);
-    assert_int_equal(strom_debs_fifo_push(&q, 7, UINT32_MAX), 0);
-    assert_int_equal(strom_debs_fifo_push(&q, 9, UINT64_C(1) << 40), 0);
-    assert_int_equal(strom_debs_fifo_encode(&q, &b), 0);
-    static const uint8_t
-        want[] =
-            {
-                3,    0,    0,    0,    0,    0,    0,    0,    9,    0,    0,    0,
-                2,    0,    0,    0,    0,    0,    0,    0, /* N, last_ts, R */
-                2,    0,    0,    0,    7,    0,    0,    0,    1,    0,    0,    0,
-                9,    0,    0,    0,                                                    /* runs */
-                5,    0,    0,    0,    0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, /* values */
-                0xff, 0xff, 0xff, 0xff, 0,    0,    0,    0,    0,    0,    0,    0,
-                0,    1,    0,    0, /* escaped */
-            };
-    assert_int_equal(b.len, sizeof want);
-    assert_memory_equal(b.data, want, sizeof want);
-    check_cuts(decode_fifo, &b);
-    craft(decode_fifo, &b, 0, 64, 4);               /* more readings than the runs count */
-    craft(decode_fifo, &b, 0, 64, 2);               /* fewer */
-    craft(decode_fifo, &b, 0, 64, UINT64_MAX);      /* huge */
-    craft(decode_fifo, &b, 12, 64, UINT64_MAX / 4); /* huge run count */
-    craft(decode_fifo, &b, 8, 32, 8);               /* last_ts before the last run */
-    craft(decode_fifo, &b, 20, 32, 0);              /* an empty run */
-    craft(decode_fifo, &b, 32, 32, 7);          /* a second run of the same second: not canonical */
-    craft(decode_fifo, &b, 32, 32, 6);          /* time goes back */
-    craft(decode_fifo, &b, 36, 32, 0xffffffff); /* an escape too many: the escaped values run out */
-    craft(decode_fifo, &b, 48, 64, 12);         /* an escaped value that was not worth escaping */
-    craft(decode_fifo, &b, 56, 64, VMAX + 1);   /* out of range */
-    /* An escape too few decodes (0xfffffffe is a plain value) but leaves the last escaped
-     * value unread: the caller, who knows where the record ends, refuses it. */
-    x = malloc(b.len);
-    assert_non_null(x);
-    memcpy(x, b.data, b.len);
-    put32(x + 40, 0xfffffffe);
-    struct strom_reader in = {x, b.len};
-    struct strom_debs_fifo d = {0};
-    assert_int_equal(strom_debs_fifo_decode(&d, &in), 0);
-    assert_int_equal(in.left, 8);
-    strom_debs_fifo_release(&d);
-    free(x);
-    strom_debs_fifo_release(&q);
-    strom_buf_release(&b);
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1029,9 +887,6 @@ int main(void)
         cmocka_unit_test(test_fenwick_values),
         cmocka_unit_test(test_fenwick_random),
         cmocka_unit_test(test_fenwick_decode_refuses),
-        cmocka_unit_test(test_fifo_random),
-        cmocka_unit_test(test_fifo_memory),
-        cmocka_unit_test(test_fifo_decode_refuses),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
