@@ -26,6 +26,8 @@ struct stream_lat {
     const struct strom_debs_triggers *triggers;
     int strict; /* Q2: the trigger of second t is a later second */
     struct strom_debs_latency lat;
+    int64_t last_time; /* rows come in runs of one time: the last lookup, while found */
+    uint64_t last_from;
 };
 
 struct strom_debs_run {
@@ -47,8 +49,12 @@ static int lat_format(FILE *f, const struct strom_event *ev, void *arg)
 {
     struct stream_lat *sl = arg;
     int rc = sl->format(f, ev, NULL);
-    uint64_t from = strom_debs_triggers_find(sl->triggers, ev->time, sl->strict);
-    uint64_t now = strom_debs_now_ns();
+    uint64_t from = sl->last_from, now;
+    if (!from || ev->time != sl->last_time) {
+        from = sl->last_from = strom_debs_triggers_find(sl->triggers, ev->time, sl->strict);
+        sl->last_time = ev->time;
+    }
+    now = strom_debs_now_ns();
     if (!rc && from && now >= from)
         strom_debs_latency_add(&sl->lat, now - from);
     return rc;
