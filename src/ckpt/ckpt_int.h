@@ -1,7 +1,6 @@
 /*
  * ckpt/ckpt_int.h: what the files of the checkpoint store share, and nothing else does.
  *
- *   xxh64.c   the checksum (XXH64)
  *   format.c  the bytes of blob files, manifests and the finished marker
  *   file.c    durable writes, bounded reads, removal; messages naming files
  *   store.c   open and the lock; finding, verifying and reading checkpoints; finished
@@ -26,22 +25,9 @@
 #include <stdint.h>
 
 #include "core/errf.h"
+#include "core/xxh64.h"
 #include "strom/ckpt.h"
 #include "strom/state.h"
-
-/* ---- checksum ---- */
-
-struct strom_ckpt__xxh64 {
-    uint64_t v[4];
-    uint64_t total;
-    uint8_t mem[32];
-    size_t memsize;
-};
-
-void strom_ckpt__xxh64_init(struct strom_ckpt__xxh64 *s);
-void strom_ckpt__xxh64_update(struct strom_ckpt__xxh64 *s, const void *p, size_t n);
-uint64_t strom_ckpt__xxh64_digest(const struct strom_ckpt__xxh64 *s);
-uint64_t strom_ckpt__xxh64(const void *p, size_t n);
 
 /* ---- formats ---- */
 

@@ -109,7 +109,7 @@ void strom_ckpt__blob_hdr_encode(const struct strom_ckpt__blob_hdr *h,
     put64(out + 16, h->raw_len);
     put64(out + 24, h->stored_len);
     put64(out + 32, h->checksum);
-    put64(out + 40, strom_ckpt__xxh64(out, 40));
+    put64(out + 40, strom_xxh64(out, 40));
 }
 
 int strom_ckpt__blob_hdr_decode(const uint8_t *p, uint64_t file_len, const char *path,
@@ -129,7 +129,7 @@ int strom_ckpt__blob_hdr_decode(const uint8_t *p, uint64_t file_len, const char 
         return strom_ckpt__fail(err, errlen, STROM_E_VERSION,
                                 "%s: blob format version %" PRIu32 ", this build reads %d", path,
                                 version, STROM_CKPT__VERSION);
-    if (strom_ckpt__xxh64(p, 40) != le64(p + 40))
+    if (strom_xxh64(p, 40) != le64(p + 40))
         return corrupt(err, errlen, path, "header checksum mismatch (damaged header)");
     kind = le32(p + 8);
     if (kind != STROM_CKPT__KIND_ZSTD || le32(p + 12) != 0)
@@ -163,11 +163,11 @@ int strom_ckpt__blob_compress(const void *data, size_t len, int level,
     ZSTD_CCtx *cc = ZSTD_createCCtx();
     uint8_t *chunk = malloc(COMPRESS_CHUNK);
     ZSTD_inBuffer in = {data, len, 0};
-    struct strom_ckpt__xxh64 xs;
+    struct strom_xxh64 xs;
     size_t r;
     int rc = 0;
 
-    strom_ckpt__xxh64_init(&xs);
+    strom_xxh64_init(&xs);
     h->raw_len = len;
     h->stored_len = 0;
     if (!cc || !chunk) {
@@ -187,14 +187,14 @@ int strom_ckpt__blob_compress(const void *data, size_t len, int level,
             break;
         r = ZSTD_compressStream2(cc, &o, &in, ZSTD_e_end);
         if (!ZSTD_isError(r) && o.pos) {
-            strom_ckpt__xxh64_update(&xs, chunk, o.pos);
+            strom_xxh64_update(&xs, chunk, o.pos);
             h->stored_len += o.pos;
             rc = sink(arg, chunk, o.pos);
         }
     } while (!rc && r != 0);
     if (!rc && ZSTD_isError(r))
         rc = zstd_fail(err, errlen, "compressing a blob", r);
-    h->checksum = strom_ckpt__xxh64_digest(&xs);
+    h->checksum = strom_xxh64_digest(&xs);
 out:
     ZSTD_freeCCtx(cc);
     free(chunk);
@@ -311,7 +311,7 @@ int strom_ckpt__blob_decode(const uint8_t *p, size_t len, const char *path,
 
     if (rc)
         return rc;
-    sum = strom_ckpt__xxh64(p + STROM_CKPT__BLOB_HDR, len - STROM_CKPT__BLOB_HDR);
+    sum = strom_xxh64(p + STROM_CKPT__BLOB_HDR, len - STROM_CKPT__BLOB_HDR);
     if (sum != hh.checksum)
         return strom_ckpt__fail(err, errlen, STROM_E_CORRUPT,
                                 "%s: checksum mismatch over the %zu stored bytes (recorded "
@@ -374,7 +374,7 @@ int strom_ckpt__manifest_encode(const struct strom_ckpt__manifest *m, struct str
     }
     if (!rc) {
         put64(out->data + start + 8, out->len - start + 8);
-        rc = strom_buf_put_u64(out, strom_ckpt__xxh64(out->data + start, out->len - start));
+        rc = strom_buf_put_u64(out, strom_xxh64(out->data + start, out->len - start));
     }
     if (rc)
         out->len = start;
@@ -401,7 +401,7 @@ static int check_envelope(const uint8_t *p, size_t len, size_t min, const char *
         return strom_ckpt__fail(err, errlen, STROM_E_CORRUPT,
                                 "%s: truncated: %zu bytes, a %s has at least %zu", path, len, what,
                                 min);
-    sum = strom_ckpt__xxh64(p, len - 8);
+    sum = strom_xxh64(p, len - 8);
     if (sum != le64(p + len - 8))
         return strom_ckpt__fail(err, errlen, STROM_E_CORRUPT,
                                 "%s: %s checksum mismatch (recorded %016" PRIx64
@@ -515,7 +515,7 @@ int strom_ckpt__finished_encode(const uint8_t *fp, size_t fp_len, struct strom_b
     if (!rc)
         rc = strom_buf_append(out, fp, fp_len);
     if (!rc)
-        rc = strom_buf_put_u64(out, strom_ckpt__xxh64(out->data + start, out->len - start));
+        rc = strom_buf_put_u64(out, strom_xxh64(out->data + start, out->len - start));
     if (rc)
         out->len = start;
     return rc;

@@ -304,7 +304,7 @@ static int check_blob(int dfd, const char *path, const struct strom_ckpt__entry 
 {
     uint64_t want = STROM_CKPT__BLOB_HDR + e->h.stored_len, off, sum;
     struct strom_ckpt__blob_hdr h;
-    struct strom_ckpt__xxh64 xs;
+    struct strom_xxh64 xs;
     struct stat sb;
     int fd = openat(dfd, e->name, O_RDONLY | O_NONBLOCK | O_CLOEXEC), rc;
 
@@ -342,7 +342,7 @@ static int check_blob(int dfd, const char *path, const struct strom_ckpt__entry 
     }
     if (!full)
         goto out;
-    strom_ckpt__xxh64_init(&xs);
+    strom_xxh64_init(&xs);
     for (off = STROM_CKPT__BLOB_HDR; off < want;) {
         size_t n = want - off < HASH_CHUNK ? (size_t)(want - off) : HASH_CHUNK;
         rc = strom_ckpt__pread_all(fd, buf, n, off);
@@ -352,10 +352,10 @@ static int check_blob(int dfd, const char *path, const struct strom_ckpt__entry 
                                                         : strom_strerror(rc));
             goto out;
         }
-        strom_ckpt__xxh64_update(&xs, buf, n);
+        strom_xxh64_update(&xs, buf, n);
         off += n;
     }
-    sum = strom_ckpt__xxh64_digest(&xs);
+    sum = strom_xxh64_digest(&xs);
     if (sum != e->h.checksum)
         rc = strom_ckpt__fail(err, errlen, STROM_E_CORRUPT,
                               "%s: checksum mismatch over the %" PRIu64 " stored bytes (recorded "

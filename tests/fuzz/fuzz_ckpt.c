@@ -39,13 +39,13 @@ static void reseal(int which, uint8_t *p, size_t len)
 {
     if ((which == 0 || which == 3) && len >= STROM_CKPT__BLOB_HDR) {
         put64(p + 24, len - STROM_CKPT__BLOB_HDR);
-        put64(p + 32, strom_ckpt__xxh64(p + STROM_CKPT__BLOB_HDR, len - STROM_CKPT__BLOB_HDR));
-        put64(p + 40, strom_ckpt__xxh64(p, 40));
+        put64(p + 32, strom_xxh64(p + STROM_CKPT__BLOB_HDR, len - STROM_CKPT__BLOB_HDR));
+        put64(p + 40, strom_xxh64(p, 40));
     } else if (which == 1 && len >= 24) {
         put64(p + 8, len);
-        put64(p + len - 8, strom_ckpt__xxh64(p, len - 8));
+        put64(p + len - 8, strom_xxh64(p, len - 8));
     } else if (which == 2 && len >= 16) {
-        put64(p + len - 8, strom_ckpt__xxh64(p, len - 8));
+        put64(p + len - 8, strom_xxh64(p, len - 8));
     }
 }
 
@@ -70,7 +70,7 @@ static void blob(const uint8_t *p, size_t len)
         return;
     }
     CHECK(out != NULL && h.raw_len == out_len && h.stored_len + STROM_CKPT__BLOB_HDR == len);
-    CHECK(h.checksum == strom_ckpt__xxh64(p + STROM_CKPT__BLOB_HDR, len - STROM_CKPT__BLOB_HDR));
+    CHECK(h.checksum == strom_xxh64(p + STROM_CKPT__BLOB_HDR, len - STROM_CKPT__BLOB_HDR));
     if (out_len <= RECOMPRESS_MAX) {
         CHECK(strom_ckpt__blob_encode(out, out_len, 1, &again, err, sizeof err) == 0);
         CHECK(strom_ckpt__blob_decode(again.data, again.len, PATH, NULL, &out2, &out2_len, err,

@@ -46,15 +46,15 @@ static uint64_t get64(const uint8_t *p)
 static void reseal_blob(uint8_t *p, size_t len)
 {
     put64(p + 24, len - HDR);
-    put64(p + 32, strom_ckpt__xxh64(p + HDR, len - HDR));
-    put64(p + 40, strom_ckpt__xxh64(p, 40));
+    put64(p + 32, strom_xxh64(p + HDR, len - HDR));
+    put64(p + 40, strom_xxh64(p, 40));
 }
 
 /* A manifest: length field and trailing checksum made to match. */
 static void reseal_manifest(uint8_t *p, size_t len)
 {
     put64(p + 8, len);
-    put64(p + len - 8, strom_ckpt__xxh64(p, len - 8));
+    put64(p + len - 8, strom_xxh64(p, len - 8));
 }
 
 static void blob_file(const void *data, size_t len, struct strom_buf *out)
@@ -72,14 +72,14 @@ static void test_xxh64(void **unused)
     static const size_t lens[] = {0, 1, 3, 4, 7, 8, 15, 31, 32, 33, 63, 64, 100, 1000, 100003};
     (void)unused;
 
-    assert_int_equal(strom_ckpt__xxh64("", 0), 0xEF46DB3751D8E999ULL);
+    assert_int_equal(strom_xxh64("", 0), 0xEF46DB3751D8E999ULL);
     for (size_t i = 0; i < sizeof lens / sizeof lens[0]; i++) {
         size_t len = lens[i];
         uint8_t *d = fx_random(len + 1, len);
         ZSTD_CCtx *cc = ZSTD_createCCtx();
         size_t cap = ZSTD_compressBound(len), n;
         uint8_t *frame = malloc(cap);
-        uint64_t h = strom_ckpt__xxh64(d, len);
+        uint64_t h = strom_xxh64(d, len);
 
         /* zstd's content checksum is the low 32 bits of XXH64, little endian, last. */
         assert_false(ZSTD_isError(ZSTD_CCtx_setParameter(cc, ZSTD_c_checksumFlag, 1)));
@@ -88,11 +88,11 @@ static void test_xxh64(void **unused)
         assert_int_equal((uint32_t)get64(frame + n - 4) & 0xffffffffu, (uint32_t)h);
         /* Fed in pieces of every awkward size, the same. */
         for (size_t step = 1; step <= 65; step += 16) {
-            struct strom_ckpt__xxh64 s;
-            strom_ckpt__xxh64_init(&s);
+            struct strom_xxh64 s;
+            strom_xxh64_init(&s);
             for (size_t at = 0; at < len; at += step)
-                strom_ckpt__xxh64_update(&s, d + at, len - at < step ? len - at : step);
-            assert_int_equal(strom_ckpt__xxh64_digest(&s), h);
+                strom_xxh64_update(&s, d + at, len - at < step ? len - at : step);
+            assert_int_equal(strom_xxh64_digest(&s), h);
         }
         ZSTD_freeCCtx(cc);
         free(frame);
@@ -123,7 +123,7 @@ static void test_blob_roundtrip(void **unused)
             assert_int_equal(out_len, len);
             assert_int_equal(h.raw_len, len);
             assert_int_equal(h.stored_len, f.len - HDR);
-            assert_int_equal(h.checksum, strom_ckpt__xxh64(f.data + HDR, f.len - HDR));
+            assert_int_equal(h.checksum, strom_xxh64(f.data + HDR, f.len - HDR));
             if (len)
                 assert_memory_equal(out, d, len);
             if (text && len >= 65536)
@@ -443,7 +443,7 @@ static void test_finished_format(void **unused)
     }
     /* a fingerprint length that disagrees with the size, behind a good checksum */
     b.data[8] = 4;
-    put64(b.data + b.len - 8, strom_ckpt__xxh64(b.data, b.len - 8));
+    put64(b.data + b.len - 8, strom_xxh64(b.data, b.len - 8));
     assert_int_equal(strom_ckpt__finished_decode(b.data, b.len, "F", fp, &fp_len, err, sizeof err),
                      STROM_E_CORRUPT);
     assert_non_null(strstr(err, "fingerprint of 4 bytes in a 23-byte marker"));

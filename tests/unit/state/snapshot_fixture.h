@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "core/hash.h"
+#include "core/xxh64.h"
 #include "state/state.h"
 #include "strom/error.h"
 
@@ -100,16 +101,6 @@ static inline uint64_t fx_key_in(uint32_t kg, unsigned nth)
             return key;
 }
 
-/* The snapshot checksum, written out again here so that the tests pin the algorithm. */
-static inline uint64_t fx_fnv1a64(const uint8_t *p, size_t n)
-{
-    uint64_t h = 0xcbf29ce484222325ULL;
-
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ p[i]) * 0x100000001b3ULL;
-    return h;
-}
-
 static inline uint64_t fx_get_le(const uint8_t *p, int n)
 {
     uint64_t v = 0;
@@ -128,7 +119,7 @@ static inline void fx_set_le(uint8_t *p, uint64_t v, int n)
 /* Rewrites the trailing checksum, so that a crafted change reaches the checks behind it. */
 static inline void fx_reseal(uint8_t *p, size_t len)
 {
-    fx_set_le(p + len - 8, fx_fnv1a64(p, len - 8), 8);
+    fx_set_le(p + len - 8, strom_xxh64(p, len - 8), 8);
 }
 
 static inline int fx_put_plain(struct strom_kstate *ks, uint64_t key, uint64_t ns, uint64_t a,

@@ -55,7 +55,7 @@ static void test_layout(void **unused)
     p = b.data + 4;
     assert_int_equal(b.len - 4, HDR + 2 * (20 + 16) + 24 + 8);
     assert_memory_equal(p, "SKG1", 4);
-    assert_int_equal(fx_get_le(p + 4, 4), 1);   /* version */
+    assert_int_equal(fx_get_le(p + 4, 4), 2);   /* version */
     assert_int_equal(fx_get_le(p + 8, 4), 1);   /* key group */
     assert_int_equal(fx_get_le(p + 12, 8), 16); /* record size */
     assert_int_equal(fx_get_le(p + 20, 8), 2);  /* records */
@@ -72,7 +72,7 @@ static void test_layout(void **unused)
     assert_int_equal(fx_get_le(p + HDR + 72, 8), 500);
     assert_int_equal(fx_get_le(p + HDR + 80, 8), fx_key_in(1, 0));
     assert_int_equal(fx_get_le(p + HDR + 88, 8), 0);
-    assert_true(fx_get_le(p + HDR + 96, 8) == fx_fnv1a64(p, HDR + 96));
+    assert_true(fx_get_le(p + HDR + 96, 8) == strom_xxh64(p, HDR + 96));
     /* Not owned: refused, nothing appended. */
     len = b.len;
     assert_int_equal(strom_kstate_snapshot(ks, 2, &b), STROM_E_KEYGROUP);
@@ -256,12 +256,12 @@ static void test_refusals(void **unused)
                      STROM_E_KEYGROUP);
     assert_string_equal(err, "key group 4 out of range (4 key groups)");
     /* A newer format is named as such, even with a checksum that matches. */
-    fx_set_le(s.data + 4, 2, 4);
+    fx_set_le(s.data + 4, 3, 4);
     fx_reseal(s.data, s.len);
     strom_kstate_drop(t.ks, 1);
     assert_int_equal(strom_kstate_restore(t.ks, 1, s.data, s.len, err, sizeof err),
                      STROM_E_VERSION);
-    assert_string_equal(err, "snapshot byte 4: format version 2, this build reads 1");
+    assert_string_equal(err, "snapshot byte 4: format version 3, this build reads 2");
     memcpy(s.data, "SKG2", 4);
     assert_int_equal(strom_kstate_restore(t.ks, 1, s.data, s.len, NULL, 0), STROM_E_CORRUPT);
     assert_int_equal(strom_kstate_owns(t.ks, 1), 0);

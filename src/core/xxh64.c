@@ -1,13 +1,13 @@
 /*
- * ckpt/xxh64.c: XXH64 with seed 0 (Yann Collet's xxHash, 64-bit variant), one-shot and
- * streaming; why this hash: ckpt_int.h.
+ * core/xxh64.c: XXH64 with seed 0 (Yann Collet's xxHash, 64-bit variant), one-shot and
+ * streaming (see xxh64.h).
  *
  * Input is read byte by byte into little-endian words, so the result is the same on every
  * host and no load is unaligned; compilers turn the byte loops into single loads.
  */
 #include <string.h>
 
-#include "ckpt/ckpt_int.h"
+#include "core/xxh64.h"
 
 #define P1 0x9E3779B185EBCA87ULL
 #define P2 0xC2B2AE3D27D4EB4FULL
@@ -47,7 +47,7 @@ static uint64_t merge(uint64_t acc, uint64_t v)
     return acc * P1 + P4;
 }
 
-void strom_ckpt__xxh64_init(struct strom_ckpt__xxh64 *s)
+void strom_xxh64_init(struct strom_xxh64 *s)
 {
     memset(s, 0, sizeof *s);
     s->v[0] = P1 + P2;
@@ -57,7 +57,7 @@ void strom_ckpt__xxh64_init(struct strom_ckpt__xxh64 *s)
 }
 
 /* Consumes whole 32-byte stripes of p; returns how many bytes it took. */
-static size_t stripes(struct strom_ckpt__xxh64 *s, const uint8_t *p, size_t n)
+static size_t stripes(struct strom_xxh64 *s, const uint8_t *p, size_t n)
 {
     uint64_t v0 = s->v[0], v1 = s->v[1], v2 = s->v[2], v3 = s->v[3];
     size_t i = 0;
@@ -75,7 +75,7 @@ static size_t stripes(struct strom_ckpt__xxh64 *s, const uint8_t *p, size_t n)
     return i;
 }
 
-void strom_ckpt__xxh64_update(struct strom_ckpt__xxh64 *s, const void *data, size_t n)
+void strom_xxh64_update(struct strom_xxh64 *s, const void *data, size_t n)
 {
     const uint8_t *p = data;
 
@@ -100,7 +100,7 @@ void strom_ckpt__xxh64_update(struct strom_ckpt__xxh64 *s, const void *data, siz
     s->memsize = n - used;
 }
 
-uint64_t strom_ckpt__xxh64_digest(const struct strom_ckpt__xxh64 *s)
+uint64_t strom_xxh64_digest(const struct strom_xxh64 *s)
 {
     const uint8_t *p = s->mem;
     size_t left = s->memsize;
@@ -136,11 +136,11 @@ uint64_t strom_ckpt__xxh64_digest(const struct strom_ckpt__xxh64 *s)
     return h;
 }
 
-uint64_t strom_ckpt__xxh64(const void *p, size_t n)
+uint64_t strom_xxh64(const void *p, size_t n)
 {
-    struct strom_ckpt__xxh64 s;
+    struct strom_xxh64 s;
 
-    strom_ckpt__xxh64_init(&s);
-    strom_ckpt__xxh64_update(&s, p, n);
-    return strom_ckpt__xxh64_digest(&s);
+    strom_xxh64_init(&s);
+    strom_xxh64_update(&s, p, n);
+    return strom_xxh64_digest(&s);
 }
