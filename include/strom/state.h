@@ -48,6 +48,14 @@ int strom_reader_u32(struct strom_reader *r, uint32_t *v);
 int strom_reader_u64(struct strom_reader *r, uint64_t *v);
 int strom_reader_bytes(struct strom_reader *r, void *dst, size_t n);
 
+/* Unsigned LEB128 varints: 7 bits a byte, lowest first, the high bit set on every byte but
+ * the last; at most STROM_VARINT_MAX bytes. put writes v at p (room for STROM_VARINT_MAX)
+ * and returns the count. The reader refuses, with STROM_E_CORRUPT, a varint cut short, one
+ * longer than 10 bytes or beyond 64 bits, and one that is not the shortest spelling. */
+#define STROM_VARINT_MAX 10
+size_t strom_varint_put(uint8_t *p, uint64_t v);
+int strom_reader_varint(struct strom_reader *r, uint64_t *v);
+
 /* For records that hold pointers. encode appends the record's bytes; decode reads them
  * back into a zeroed record from a reader limited to exactly those bytes and must consume
  * them all; release frees what the record points to (also after a failed decode). */

@@ -113,3 +113,38 @@ int strom_reader_bytes(struct strom_reader *r, void *dst, size_t n)
     r->left -= n;
     return 0;
 }
+
+size_t strom_varint_put(uint8_t *p, uint64_t v)
+{
+    size_t n = 0;
+
+    while (v >= 0x80) {
+        p[n++] = (uint8_t)(v | 0x80);
+        v >>= 7;
+    }
+    p[n++] = (uint8_t)v;
+    return n;
+}
+
+int strom_reader_varint(struct strom_reader *r, uint64_t *v)
+{
+    uint64_t x = 0;
+
+    for (size_t i = 0; i < r->left && i < STROM_VARINT_MAX; i++) {
+        uint8_t c = r->p[i];
+        /* the tenth byte holds bit 63 only; a last byte 0 (but the first) is a longer
+         * spelling of a shorter number: refused, so that a number has one encoding */
+        if (i == STROM_VARINT_MAX - 1 && c > 1)
+            return STROM_E_CORRUPT;
+        x |= (uint64_t)(c & 0x7f) << (7 * i);
+        if (!(c & 0x80)) {
+            if (i && !c)
+                return STROM_E_CORRUPT;
+            r->p += i + 1;
+            r->left -= i + 1;
+            *v = x;
+            return 0;
+        }
+    }
+    return STROM_E_CORRUPT;
+}

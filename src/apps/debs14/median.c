@@ -10,7 +10,9 @@
 #include "apps/debs14/median.h"
 #include "strom/error.h"
 
-#define READING_LEN 12u /* ts u32 + value u64 */
+/* An encoded reading's bytes: two varints (median.h) */
+#define READING_MIN 2u
+#define READING_MAX (2u * STROM_VARINT_MAX)
 /* The ring value of a big reading, and the smallest big value: small values fit in 32 bits
  * beside it. */
 #define ESCAPE UINT32_MAX
@@ -549,28 +551,26 @@ size_t strom_debs_median_bytes(const struct strom_debs_median *m)
 
 /* --- encoding --------------------------------------------------------------------------- */
 
-static void put_le(uint8_t *p, uint64_t v, int n)
-{
-    for (int i = 0; i < n; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
-
 int strom_debs_median_encode(const struct strom_debs_median *m, struct strom_buf *out)
 {
     const struct strom_debs_mring *r = &m->ring;
     size_t start = out->len, t = 0;
-    uint8_t tmp[READING_LEN * 256];
-    uint32_t e = 0;
+    uint8_t tmp[4096];
+    uint32_t e = 0, prev_ts = 0;
+    uint64_t prev_v = 0;
     int rc = strom_buf_put_u32(out, r->n);
 
     if (!rc) rc = strom_buf_put_u32(out, m->last_ts);
-    /* The readings, staged in tmp so that the buffer grows in blocks. */
+    /* The readings as differences, staged in tmp so that the buffer grows in blocks. */
     for (uint32_t i = 0; !rc && i < r->n; i++) {
-        uint64_t x = r->a[ring_slot(r, i)], v = x >> 32;
+        uint64_t x = r->a[ring_slot(r, i)], v = x >> 32, d;
         if (v == ESCAPE) v = m->big.a[ring_slot(&m->big, e++)];
-        put_le(tmp + t, (uint32_t)x, 4);
-        put_le(tmp + t + 4, v, 8);
-        if ((t += READING_LEN) == sizeof tmp) {
+        d = v - prev_v; /* two's complement difference, then zigzag */
+        t += strom_varint_put(tmp + t, (uint32_t)x - prev_ts);
+        t += strom_varint_put(tmp + t, d << 1 ^ (uint64_t)-(d >> 63));
+        prev_ts = (uint32_t)x;
+        prev_v = v;
+        if (t > sizeof tmp - READING_MAX) {
             rc = strom_buf_append(out, tmp, t);
             t = 0;
         }
@@ -582,30 +582,29 @@ int strom_debs_median_encode(const struct strom_debs_median *m, struct strom_buf
 
 int strom_debs_median_decode(struct strom_debs_median *m, struct strom_reader *in)
 {
-    uint32_t n, last_ts, ts, prev = 0, cap;
-    uint64_t v;
+    uint32_t n, last_ts, ts = 0, cap;
+    uint64_t v = 0, dt, z;
     int rc;
 
     if (m->ring.n || m->ring.cap || m->big.cap || m->band.cap) return STROM_E_INVAL;
     rc = strom_reader_u32(in, &n);
     if (!rc) rc = strom_reader_u32(in, &last_ts);
     if (rc) return rc;
-    if (n > STROM_DEBS_MEDIAN_MAX_COUNT || n > in->left / READING_LEN) return STROM_E_CORRUPT;
+    if (n > STROM_DEBS_MEDIAN_MAX_COUNT || n > in->left / READING_MIN) return STROM_E_CORRUPT;
     m->last_ts = last_ts;
     if (!n) return 0;
     cap = band_cap_for(n);
     rc = ring_resize(&m->ring, ring_cap_for(n));
     if (!rc) rc = band_resize(&m->band, cap + cap / 4);
     if (rc) goto out;
-    /* The reads cannot fail: n was checked against the bytes left. */
     for (uint32_t i = 0; i < n; i++) {
-        strom_reader_u32(in, &ts);
-        strom_reader_u64(in, &v);
-        if (ts < prev || ts > last_ts || v > STROM_DEBS_MEDIAN_VALUE_MAX) {
+        if ((rc = strom_reader_varint(in, &dt)) || (rc = strom_reader_varint(in, &z))) goto out;
+        v += z >> 1 ^ (uint64_t)-(z & 1); /* wraps round for a value below 0: refused */
+        if (dt > last_ts - ts || v > STROM_DEBS_MEDIAN_VALUE_MAX) {
             rc = STROM_E_CORRUPT;
             goto out;
         }
-        prev = ts;
+        ts += (uint32_t)dt;
         if (v >= ESCAPE) {
             if ((rc = ring_reserve(&m->big))) goto out;
             ring_push(&m->big, v);

@@ -82,8 +82,14 @@
  *   0       4     N, the number of readings (<= STROM_DEBS_MEDIAN_MAX_COUNT)
  *   4       4     last_ts, the largest timestamp ever added (so a restored window refuses
  *                 the same out-of-order timestamps as the original); >= every ts below
- *   8       12*N  the readings, oldest first: +0 4 ts (non-decreasing), +4 8 value (mW,
- *                 <= STROM_DEBS_MEDIAN_VALUE_MAX)
+ *   8       ...   the readings, oldest first, each as two varints (LEB128, shortest
+ *                 spelling, see strom_reader_varint): the timestamp minus the one before
+ *                 (0 before the first), so timestamps never go back; then the value (mW,
+ *                 <= STROM_DEBS_MEDIAN_VALUE_MAX) minus the one before (0 before the
+ *                 first) as a 64-bit two's complement number, zigzag-coded (0, -1, 1, -2
+ *                 as 0, 1, 2, 3). A plug's readings change little and often not at all:
+ *                 2 to 5 bytes a reading, where fixed fields took 12, so that a checkpoint
+ *                 of the 24 h windows is smaller and quicker to write and compress.
  *
  * The window holds one encoding (the band and its cursor are not in it), so equal
  * windows encode to equal bytes and decode(encode(x)) encodes to the same bytes again.

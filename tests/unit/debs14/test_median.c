@@ -229,7 +229,8 @@ static void roundtrip(struct strom_debs_median *m, struct ref *r)
     struct strom_reader in;
 
     assert_int_equal(strom_debs_median_encode(m, &a), 0);
-    assert_int_equal(a.len, 8 + 12 * strom_debs_median_count(m));
+    assert_in_range(a.len, 8 + 2 * (size_t)strom_debs_median_count(m),
+                    8 + 2 * STROM_VARINT_MAX * (size_t)strom_debs_median_count(m));
     in = (struct strom_reader){a.data, a.len};
     assert_int_equal(strom_debs_median_decode(&d, &in), 0);
     assert_int_equal(in.left, 0);
@@ -617,9 +618,10 @@ static void test_window_exact_bytes(void **unused)
     struct strom_debs_median m = {0};
     struct strom_buf b = {0};
     static const uint8_t want[] = {
-        2,  0, 0, 0, 11, 0, 0, 0,             /* N, last_ts */
-        10, 0, 0, 0, 5,  0, 0, 0, 0, 0, 0, 0, /* 10, 5 */
-        11, 0, 0, 0, 0,  0, 0, 0, 0, 1, 0, 0, /* 11, 2^40 */
+        2,  0, 0, 0, 11, 0, 0, 0, /* N, last_ts */
+        10, 10,                   /* ts 10 - 0, value 5 - 0 zigzagged */
+        1,                        /* ts 11 - 10 */
+        0xf6, 0xff, 0xff, 0xff, 0xff, 0x3f, /* value 2^40 - 5 zigzagged: 2^41 - 10 */
     };
     (void)unused;
 
@@ -683,10 +685,34 @@ static void craft(decode_fn decode, const struct strom_buf *b, size_t off, int b
     free(x);
 }
 
+/* A window's encoding from its parts: N, last_ts, then (ts difference, zigzagged value
+ * difference) pairs, for the encodings that no window produces. */
+static size_t window_bytes(uint8_t *p, uint32_t n, uint32_t last_ts, const uint64_t *pairs,
+                           size_t npairs)
+{
+    size_t k = 8;
+
+    put32(p, n);
+    put32(p + 4, last_ts);
+    for (size_t i = 0; i < 2 * npairs; i++)
+        k += strom_varint_put(p + k, pairs[i]);
+    return k;
+}
+
+static void refused(uint32_t n, uint32_t last_ts, const uint64_t *pairs, size_t npairs)
+{
+    uint8_t p[8 + 4 * STROM_VARINT_MAX];
+
+    assert_true(npairs <= 2);
+    assert_int_equal(decode_window(p, window_bytes(p, n, last_ts, pairs, npairs)),
+                     STROM_E_CORRUPT);
+}
+
 static void test_window_decode_refuses(void **unused)
 {
     struct strom_debs_median m = {0};
     struct strom_buf b = {0};
+    uint8_t p[8 + 4 * STROM_VARINT_MAX];
     (void)unused;
 
     rng_state = 5;
@@ -697,10 +723,22 @@ static void test_window_decode_refuses(void **unused)
     craft(decode_window, &b, 0, 32, 41);              /* one more reading than the bytes hold */
     craft(decode_window, &b, 0, 32, UINT32_MAX);      /* a huge count: refused before allocating */
     craft(decode_window, &b, 4, 32, 50 + 39 / 3 - 1); /* last_ts below the last reading */
-    craft(decode_window, &b, 8 + 12 * 5, 32, 49);     /* a timestamp that goes back */
-    craft(decode_window, &b, 8 + 12 * 39, 32, 70);    /* the last timestamp after last_ts */
-    craft(decode_window, &b, 8 + 12 * 7 + 4, 64, VMAX + 1); /* a value out of range */
-    craft(decode_window, &b, 8 + 12 * 7 + 4, 64, UINT64_MAX);
+
+    /* hand-made encodings: the largest legal one decodes, each step past it does not */
+    uint64_t ok[] = {UINT32_MAX, 2 * VMAX};
+    assert_int_equal(decode_window(p, window_bytes(p, 1, UINT32_MAX, ok, 1)), 0);
+    refused(1, UINT32_MAX - 1, ok, 1);                      /* after last_ts */
+    refused(2, UINT32_MAX, (uint64_t[]){UINT32_MAX, 0, 1, 0}, 2); /* past 2^32 - 1 */
+    refused(1, UINT32_MAX, (uint64_t[]){UINT64_C(1) << 32, 0}, 1);
+    refused(1, 9, (uint64_t[]){1, 2 * (VMAX + 1)}, 1);    /* a value out of range */
+    refused(1, 9, (uint64_t[]){1, 1}, 1);                  /* a value below 0 */
+    refused(2, 9, (uint64_t[]){1, 10, 1, 11}, 2);           /* 5, then 5 - 6 */
+    refused(1, 9, (uint64_t[]){1, UINT64_MAX}, 1);
+    /* a difference spelt longer than needed */
+    memcpy(p, (uint8_t[]){1, 0, 0, 0, 9, 0, 0, 0, 0x81, 0x00, 0x02}, 11);
+    assert_int_equal(decode_window(p, 11), STROM_E_CORRUPT);
+    memcpy(p, (uint8_t[]){1, 0, 0, 0, 9, 0, 0, 0, 0x01, 0x02}, 10);
+    assert_int_equal(decode_window(p, 10), 0);
     /* decode into a window that is not empty */
     struct strom_reader in = {b.data, b.len};
     assert_int_equal(strom_debs_median_decode(&m, &in), STROM_E_INVAL);

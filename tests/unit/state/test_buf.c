@@ -98,6 +98,55 @@ static void test_empty_reader(void **unused)
     assert_null(r.p);
 }
 
+/* Varints: exact bytes, round trips at every width, and what the reader refuses. */
+static void test_varint(void **unused)
+{
+    static const struct {
+        uint64_t v;
+        uint8_t len, b[10];
+    } cases[] = {
+        {0, 1, {0x00}},
+        {1, 1, {0x01}},
+        {127, 1, {0x7f}},
+        {128, 2, {0x80, 0x01}},
+        {300, 2, {0xac, 0x02}},
+        {16383, 2, {0xff, 0x7f}},
+        {16384, 3, {0x80, 0x80, 0x01}},
+        {UINT64_MAX, 10, {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01}},
+    };
+    uint8_t b[STROM_VARINT_MAX + 2];
+    uint64_t v;
+    (void)unused;
+
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct strom_reader r = {b, 0};
+        assert_int_equal(strom_varint_put(b, cases[i].v), cases[i].len);
+        assert_memory_equal(b, cases[i].b, cases[i].len);
+        b[cases[i].len] = 0x55; /* a byte after it: not read */
+        r.left = cases[i].len + 1u;
+        assert_int_equal(strom_reader_varint(&r, &v), 0);
+        assert_true(v == cases[i].v);
+        assert_int_equal(r.left, 1);
+        for (size_t cut = 0; cut < cases[i].len; cut++) {
+            struct strom_reader c = {b, cut};
+            assert_int_equal(strom_reader_varint(&c, &v), STROM_E_CORRUPT);
+        }
+    }
+    static const struct {
+        uint8_t len, b[12];
+    } bad[] = {
+        {2, {0x80, 0x00}},                   /* 0, spelt long */
+        {3, {0xff, 0x80, 0x00}},             /* 127, spelt long */
+        {10, {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x02}}, /* 2^64 */
+        {11, {0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x81, 0x00}}, /* 11 bytes */
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        struct strom_reader r = {bad[i].b, bad[i].len};
+        assert_int_equal(strom_reader_varint(&r, &v), STROM_E_CORRUPT);
+        assert_int_equal(r.left, bad[i].len); /* nothing taken */
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -105,6 +154,7 @@ int main(void)
         cmocka_unit_test(test_append_grows),
         cmocka_unit_test(test_reader),
         cmocka_unit_test(test_empty_reader),
+        cmocka_unit_test(test_varint),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
