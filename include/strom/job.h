@@ -56,6 +56,8 @@ struct strom_checkpoint_stats {
     uint64_t restored;   /* the checkpoint the run resumed from, 0 if none */
     uint64_t raw_bytes;  /* snapshot bytes of the last checkpoint, before compression */
     double last_seconds; /* from barrier to commit, last checkpoint */
+    double serialize_seconds; /* last checkpoint: the longest an instance stopped to
+                               * serialize its state (the rest runs in the background) */
     double max_seconds;
 };
 

@@ -119,9 +119,10 @@ static void summary(struct strom_debs_run *run, const struct strom_debs_conf *co
     struct strom_checkpoint_stats cs;
     strom_job_checkpoint_stats(strom_debs_run_job(run), &cs);
     if (conf->checkpoint_dir)
-        printf("checkpoints: %" PRIu64 " taken (last %" PRIu64 ", %.1f MB of state, %.2f s; "
-               "slowest %.2f s)%s\n",
-               cs.taken, cs.last, cs.raw_bytes / 1e6, cs.last_seconds, cs.max_seconds,
+        printf("checkpoints: %" PRIu64 " taken (last %" PRIu64 ", %.1f MB of state, serialized "
+               "in %.2f s, %.2f s to commit; slowest %.2f s)%s\n",
+               cs.taken, cs.last, cs.raw_bytes / 1e6, cs.serialize_seconds, cs.last_seconds,
+               cs.max_seconds,
                cs.restored ? ", resumed from one" : "");
     printf("%.2f s, %.2f M rows/s, peak memory %.1f MiB; output in %s\n", secs,
            secs > 0 ? st->lines / secs / 1e6 : 0, ru.ru_maxrss / 1024.0, conf->out_dir);

@@ -50,6 +50,7 @@ struct cp_blob {
     uint64_t n;
     struct strom_buf buf;
     size_t local_off, local_len; /* the operator's bytes inside buf */
+    double seconds;              /* the instance's time serializing it */
 };
 
 struct strom_cp {
@@ -69,6 +70,7 @@ struct strom_cp {
     unsigned acked;
     bool txn_failed;
     double t_begin;
+    double serialize; /* the longest time an instance spent serializing, this checkpoint */
     uint64_t raw;
     struct cp_blob **held; /* per instance: its blob of n, kept for commit */
     bool finished_before;
@@ -259,6 +261,11 @@ static int restore_blob(struct strom_job *job, struct strom_node *n, uint32_t ol
     return 0;
 }
 
+static double now(void)
+{
+    return strom_rt__now();
+}
+
 int strom_rt__cp_restore(struct strom_job *job)
 {
     struct strom_cp *cp = job->cp;
@@ -268,6 +275,8 @@ int strom_rt__cp_restore(struct strom_job *job)
     size_t meta_len = 0;
     uint64_t n;
     char err[512] = "";
+    double t0 = now();
+    uint64_t raw = 0;
     int rc;
 
     if (!cp)
@@ -309,6 +318,7 @@ int strom_rt__cp_restore(struct strom_job *job)
                 break;
             }
             rc = restore_blob(job, nd, nodes[j].par, k, b, len, err, sizeof err);
+            raw += len;
             free(b);
             if (rc)
                 strom_rt__set_error(job, rc, "checkpoint %" PRIu64 " in %s, %s: %s", n,
@@ -318,7 +328,8 @@ int strom_rt__cp_restore(struct strom_job *job)
     free(nodes);
     if (!rc) {
         cp->st.restored = cp->st.last = n;
-        cp_log(cp, "resuming from checkpoint %" PRIu64 " in %s", n, job->cp_dir);
+        cp_log(cp, "resuming from checkpoint %" PRIu64 " in %s (%.1f MB of state restored in %.2f s)",
+               n, job->cp_dir, (double)raw / 1e6, now() - t0);
         strom_crash_point("restored");
     }
     return rc;
@@ -333,6 +344,7 @@ static int snapshot_instance(struct strom_ctx *ctx, uint64_t n)
     struct strom_cp *cp = job->cp;
     const struct strom_operator *op = ctx->node->op;
     struct cp_blob *bl = calloc(1, sizeof *bl);
+    double t0 = now();
     size_t at, kat;
     uint32_t k = 0;
     int rc;
@@ -380,6 +392,7 @@ static int snapshot_instance(struct strom_ctx *ctx, uint64_t n)
     }
     for (int b = 0; b < 4; b++)
         bl->buf.data[kat + (size_t)b] = (uint8_t)(k >> (8 * b));
+    bl->seconds = now() - t0;
     pthread_mutex_lock(&cp->lock);
     if (cp->tail)
         cp->tail->next = bl;
@@ -398,11 +411,6 @@ int strom_rt__barrier(struct strom_ctx *ctx, uint64_t n)
     if ((rc = snapshot_instance(ctx, n)))
         return rc;
     return strom_rt__mark_barrier(ctx, n);
-}
-
-static double now(void)
-{
-    return strom_rt__now();
 }
 
 static void free_blob(struct cp_blob *b)
@@ -471,11 +479,12 @@ static int complete(struct strom_job *job)
     cp->st.taken++;
     cp->st.last = n;
     cp->st.raw_bytes = cp->raw;
+    cp->st.serialize_seconds = cp->serialize;
     cp->st.last_seconds = now() - cp->t_begin;
     if (cp->st.last_seconds > cp->st.max_seconds)
         cp->st.max_seconds = cp->st.last_seconds;
-    cp_log(cp, "checkpoint %" PRIu64 ": %.1f MB of state in %.2f s", n, (double)cp->raw / 1e6,
-           cp->st.last_seconds);
+    cp_log(cp, "checkpoint %" PRIu64 ": %.1f MB of state (serialized in %.2f s) in %.2f s", n,
+           (double)cp->raw / 1e6, cp->serialize, cp->st.last_seconds);
     cp->n = 0;
     return 0;
 }
@@ -500,6 +509,7 @@ static int begin(struct strom_job *job)
     cp->n = n;
     cp->acked = 0;
     cp->raw = 0;
+    cp->serialize = 0;
     cp->txn_failed = false;
     cp->t_begin = now();
     atomic_store(&job->barrier_req, n);
@@ -523,6 +533,8 @@ static int write_blob(struct strom_job *job, struct cp_blob *b)
                                    err[0] ? err : strom_strerror(rc));
     }
     cp->raw += b->buf.len;
+    if (b->seconds > cp->serialize)
+        cp->serialize = b->seconds;
     strom_crash_point("ckpt-blob");
     /* keep only what commit needs */
     if (c->node->op->commit) {
