@@ -180,6 +180,19 @@ static int sink_process(struct strom_ctx *ctx, const struct strom_event *ev, siz
     return 0;
 }
 
+/* A failed write, named with its file and cause (ENOSPC: "No space left on device"). */
+static int write_error(struct strom_ctx *ctx, const struct strom_txfile *t, int e)
+{
+    struct strom_file_sink *cfg = strom_ctx_arg(ctx);
+    if (!e)
+        e = EIO;
+    if (t->parts)
+        return strom_ctx_fail(ctx, -e, "sink '%s': writing the uncommitted rows of %s in %s: %s",
+                              strom_ctx_name(ctx), cfg->path, t->parts, strerror(e));
+    return strom_ctx_fail(ctx, -e, "sink '%s': writing %s: %s", strom_ctx_name(ctx), cfg->path,
+                          strerror(e));
+}
+
 /* Sort and write every buffered event with time <= upto. */
 static int write_upto(struct strom_ctx *ctx, int64_t upto)
 {
@@ -194,16 +207,19 @@ static int write_upto(struct strom_ctx *ctx, int64_t upto)
         return 0; /* nothing to write yet: no sort */
     k = 0;
     qsort(l->buf, l->n, sizeof *l->buf, cmp_event);
+    errno = 0;
     for (; k < l->n && l->buf[k].time <= upto; k++)
-        if ((rc = cfg->format(l->out.f, &l->buf[k], cfg->format_arg)))
+        if ((rc = cfg->format(l->out.f, &l->buf[k], cfg->format_arg))) {
+            if (ferror(l->out.f))
+                return write_error(ctx, &l->out, errno);
             return strom_ctx_fail(ctx, rc, "sink '%s': formatting a row: %s",
                                   strom_ctx_name(ctx), strom_strerror(rc));
+        }
     cfg->rows += k;
     memmove(l->buf, l->buf + k, (l->n - k) * sizeof *l->buf);
     l->n -= k;
     if (ferror(l->out.f))
-        return strom_ctx_fail(ctx, -EIO, "sink '%s': writing %s failed", strom_ctx_name(ctx),
-                              cfg->path);
+        return write_error(ctx, &l->out, errno);
     return 0;
 }
 

@@ -7,6 +7,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -159,7 +161,15 @@ static int seal_open(struct strom_txfile *t, char *err, size_t errlen)
         t->sealed = ns;
         t->cap_sealed = cap;
     }
-    if ((rc = flush_sync(t->f, t->path, err, errlen)))
+    if (t->parts) {
+        char what[PATH_MAX + 64];
+        snprintf(what, sizeof what, "the uncommitted rows of %s (part %" PRIu64 " in %s)",
+                 t->path, t->epoch, t->parts);
+        rc = flush_sync(t->f, what, err, errlen);
+    } else {
+        rc = flush_sync(t->f, t->path, err, errlen);
+    }
+    if (rc)
         return rc;
     if ((len = part_bytes(t)) < 0)
         return strom__errf(err, errlen, (int)len, "%s: %s", t->path, strerror((int)-len));

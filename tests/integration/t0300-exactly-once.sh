@@ -18,7 +18,7 @@ fail() { echo "FAIL: $*" >&2; exit 1; }
 
 "$here/../../scripts/crash-test" "$build" 20 1
 
-"$build/strom" gen --houses 1 --hours 4 --seed 9 --dirty 0.01 --out "$tmp/in.csv" 2>/dev/null
+"$build/strom" gen --houses 1 --hours 8 --seed 9 --dirty 0.01 --out "$tmp/in.csv" 2>/dev/null
 "$build/strom" run debs14 --input "$tmp/in.csv" --out "$tmp/ref" --quiet
 run() { # run [env...]: one run with checkpoints into $tmp/ck, output in $tmp/out
   env "$@" "$build/strom" run debs14 --input "$tmp/in.csv" --out "$tmp/out" --quiet \
@@ -47,7 +47,7 @@ echo "crash points: identical output after each"
 # damage the newest checkpoint, then resume
 for damage in truncate-blob flip-manifest; do
   rm -rf "$tmp/out" "$tmp/ck"
-  run STROM_CRASH_AT=ckpt-manifest:3 || true
+  run STROM_CRASH_AT=ckpt-manifest:3 && fail "no crash at ckpt-manifest:3 (the run finished first)"
   newest=$(ls -d "$tmp/ck"/ckpt-* | sort | tail -n 1)
   case $damage in
     truncate-blob)
