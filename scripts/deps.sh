@@ -2,7 +2,8 @@
 # Installs the Debian packages strom needs to build and test. Idempotent: silent and quick
 # when everything is present. Run as root (or through sudo) on Debian 12.
 set -euo pipefail
-pkgs=(build-essential cmake pkg-config libcmocka-dev libzstd-dev clang libclang-rt-14-dev python3)
+pkgs=(build-essential cmake pkg-config libcmocka-dev libzstd-dev clang libclang-rt-14-dev python3
+      libzmq3-dev libsodium-dev libzookeeper-mt-dev zookeeper iproute2)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
