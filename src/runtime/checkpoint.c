@@ -30,6 +30,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -210,10 +211,28 @@ static int parse_meta(const uint8_t *m, size_t len, struct meta_node **out, uint
     return 0;
 }
 
+/* Restore runs on several threads, one blob at a time each: blobs are independent, except
+ * that two of them may hold key groups for the same instance now (after a change of
+ * parallelism or threads): a lock per instance serializes those. */
+struct restore {
+    struct strom_job *job;
+    uint64_t n;
+    struct meta_node *nodes;     /* what the checkpoint holds */
+    struct { struct strom_node *nd; uint32_t j, k; } *tasks; /* one per blob */
+    unsigned ntasks;
+    _Atomic unsigned next;
+    pthread_mutex_t *inst_lock;  /* per instance now (job->all); taken alone */
+    pthread_mutex_t lock;        /* guards rc, err, raw */
+    int rc;
+    char err[640];
+    uint64_t raw;
+};
+
 /* Restores one blob of node n (written by instance `old` of it). */
-static int restore_blob(struct strom_job *job, struct strom_node *n, uint32_t old_par,
+static int restore_blob(struct restore *rs, struct strom_node *n, uint32_t old_par,
                         unsigned old, const uint8_t *b, size_t len, char *err, size_t errlen)
 {
+    struct strom_job *job = rs->job;
     struct strom_reader r = {b, len};
     uint32_t magic, k;
     uint64_t ll;
@@ -232,7 +251,7 @@ static int restore_blob(struct strom_job *job, struct strom_node *n, uint32_t ol
                             "the same parallelism to resume, not %u",
                             n->name, old_par, n->par),
                    STROM_E_PARALLELISM;
-        gi = n->inst[old]->global_idx;
+        gi = n->inst[old]->global_idx; /* one blob per old instance: no other task writes gi */
         if (!(cp->rbytes[gi] = malloc((size_t)ll)))
             return -ENOMEM;
         memcpy(cp->rbytes[gi], local, (size_t)ll);
@@ -251,8 +270,11 @@ static int restore_blob(struct strom_job *job, struct strom_node *n, uint32_t ol
                             n->name),
                    STROM_E_CORRUPT;
         to = n->inst[n->owner[kg]];
+        pthread_mutex_lock(&rs->inst_lock[to->global_idx]);
         strom_kstate_drop(to->ks, kg); /* owned, empty: the restore brings it back */
-        if ((rc = strom_kstate_restore(to->ks, kg, kb, (size_t)m, err, errlen)))
+        rc = strom_kstate_restore(to->ks, kg, kb, (size_t)m, err, errlen);
+        pthread_mutex_unlock(&rs->inst_lock[to->global_idx]);
+        if (rc)
             return rc;
     }
     if (r.left)
@@ -261,22 +283,86 @@ static int restore_blob(struct strom_job *job, struct strom_node *n, uint32_t ol
     return 0;
 }
 
+/* A restore thread: blobs until none is left or one has failed. */
+static void *restore_main(void *arg)
+{
+    struct restore *rs = arg;
+    struct strom_job *job = rs->job;
+    unsigned t;
+
+    while ((t = atomic_fetch_add(&rs->next, 1)) < rs->ntasks) {
+        struct strom_node *nd = rs->tasks[t].nd;
+        uint32_t par = rs->nodes[rs->tasks[t].j].par, k = rs->tasks[t].k;
+        char name[STROM_NAME_MAX + 16], err[512] = "";
+        uint8_t *b = NULL;
+        size_t len = 0;
+        int rc, failed;
+
+        pthread_mutex_lock(&rs->lock);
+        failed = rs->rc;
+        pthread_mutex_unlock(&rs->lock);
+        if (failed)
+            break;
+        snprintf(name, sizeof name, "%s.%u", nd->name, k);
+        rc = strom_ckpt_read(job->cp->store, rs->n, name, &b, &len, err, sizeof err);
+        if (!rc)
+            rc = restore_blob(rs, nd, par, k, b, len, err, sizeof err);
+        free(b);
+        pthread_mutex_lock(&rs->lock);
+        rs->raw += len;
+        if (rc && !rs->rc) {
+            rs->rc = rc;
+            snprintf(rs->err, sizeof rs->err, "%s: %s", name, err[0] ? err : strom_strerror(rc));
+        }
+        pthread_mutex_unlock(&rs->lock);
+    }
+    return NULL;
+}
+
 static double now(void)
 {
     return strom_rt__now();
 }
 
+/* Every blob of checkpoint rs->n, on up to as many threads as the job has. */
+static int restore_all(struct restore *rs)
+{
+    struct strom_job *job = rs->job;
+    unsigned nt = job->cfg.threads < rs->ntasks ? job->cfg.threads : rs->ntasks, started = 0;
+    pthread_t th[64];
+    int rc = 0;
+
+    if (nt > 64)
+        nt = 64;
+    if (!(rs->inst_lock = calloc(job->n_all, sizeof *rs->inst_lock)))
+        return -ENOMEM;
+    for (unsigned i = 0; i < job->n_all; i++)
+        pthread_mutex_init(&rs->inst_lock[i], NULL);
+    pthread_mutex_init(&rs->lock, NULL);
+    /* this thread restores too; the others are a bonus (a failure to start one is not) */
+    for (unsigned i = 1; i < nt; i++)
+        if (!pthread_create(&th[started], NULL, restore_main, rs))
+            started++;
+    restore_main(rs);
+    for (unsigned i = 0; i < started; i++)
+        pthread_join(th[i], NULL);
+    rc = rs->rc;
+    pthread_mutex_destroy(&rs->lock);
+    for (unsigned i = 0; i < job->n_all; i++)
+        pthread_mutex_destroy(&rs->inst_lock[i]);
+    free(rs->inst_lock);
+    return rc;
+}
+
 int strom_rt__cp_restore(struct strom_job *job)
 {
     struct strom_cp *cp = job->cp;
-    struct meta_node *nodes = NULL;
+    struct restore rs = {.job = job};
     uint32_t count = 0;
     uint8_t *meta = NULL;
-    size_t meta_len = 0;
-    uint64_t n;
+    size_t meta_len = 0, ntasks = 0;
     char err[512] = "";
     double t0 = now();
-    uint64_t raw = 0;
     int rc;
 
     if (!cp)
@@ -285,51 +371,50 @@ int strom_rt__cp_restore(struct strom_job *job)
         !(cp->rlen = calloc(job->n_all, sizeof *cp->rlen)) ||
         !(cp->held = calloc(job->n_all, sizeof *cp->held)))
         return -ENOMEM;
-    rc = strom_ckpt_latest(cp->store, &n, &meta, &meta_len, err, sizeof err);
+    rc = strom_ckpt_latest(cp->store, &rs.n, &meta, &meta_len, err, sizeof err);
     if (rc == STROM_E_NOTFOUND)
         return 0;
     if (rc)
         return strom_rt__set_error(job, rc, "checkpoint directory %s: %s", job->cp_dir,
                                    err[0] ? err : strom_strerror(rc));
-    if ((rc = parse_meta(meta, meta_len, &nodes, &count))) {
+    if ((rc = parse_meta(meta, meta_len, &rs.nodes, &count))) {
         free(meta);
-        return strom_rt__set_error(job, rc, "checkpoint %" PRIu64 " in %s: bad metadata", n,
+        return strom_rt__set_error(job, rc, "checkpoint %" PRIu64 " in %s: bad metadata", rs.n,
                                    job->cp_dir);
     }
     free(meta);
+    for (uint32_t j = 0; j < count; j++)
+        ntasks += rs.nodes[j].par;
+    if (!(rs.tasks = calloc(ntasks ? ntasks : 1, sizeof *rs.tasks))) {
+        free(rs.nodes);
+        return -ENOMEM;
+    }
     for (unsigned i = 0; i < job->n_nodes && !rc; i++) {
         struct strom_node *nd = job->nodes[i];
         uint32_t j = 0;
-        while (j < count && strcmp(nodes[j].name, nd->name))
+        while (j < count && strcmp(rs.nodes[j].name, nd->name))
             j++;
         if (j == count) {
             rc = strom_rt__set_error(job, STROM_E_CORRUPT,
-                                     "checkpoint %" PRIu64 " in %s has no operator '%s'", n,
+                                     "checkpoint %" PRIu64 " in %s has no operator '%s'", rs.n,
                                      job->cp_dir, nd->name);
             break;
         }
-        for (uint32_t k = 0; k < nodes[j].par && !rc; k++) {
-            char name[STROM_NAME_MAX + 16];
-            uint8_t *b;
-            size_t len;
-            snprintf(name, sizeof name, "%s.%u", nd->name, k);
-            if ((rc = strom_ckpt_read(cp->store, n, name, &b, &len, err, sizeof err))) {
-                strom_rt__set_error(job, rc, "checkpoint %" PRIu64 ": %s", n, err);
-                break;
-            }
-            rc = restore_blob(job, nd, nodes[j].par, k, b, len, err, sizeof err);
-            raw += len;
-            free(b);
-            if (rc)
-                strom_rt__set_error(job, rc, "checkpoint %" PRIu64 " in %s, %s: %s", n,
-                                    job->cp_dir, name, err[0] ? err : strom_strerror(rc));
+        for (uint32_t k = 0; k < rs.nodes[j].par && rs.ntasks < ntasks; k++) {
+            rs.tasks[rs.ntasks].nd = nd;
+            rs.tasks[rs.ntasks].j = j;
+            rs.tasks[rs.ntasks++].k = k;
         }
     }
-    free(nodes);
+    if (!rc && (rc = restore_all(&rs)))
+        strom_rt__set_error(job, rc, "checkpoint %" PRIu64 " in %s, %s", rs.n, job->cp_dir,
+                            rs.err[0] ? rs.err : strom_strerror(rc));
+    free(rs.tasks);
+    free(rs.nodes);
     if (!rc) {
-        cp->st.restored = cp->st.last = n;
+        cp->st.restored = cp->st.last = rs.n;
         cp_log(cp, "resuming from checkpoint %" PRIu64 " in %s (%.1f MB of state restored in %.2f s)",
-               n, job->cp_dir, (double)raw / 1e6, now() - t0);
+               rs.n, job->cp_dir, (double)rs.raw / 1e6, now() - t0);
         strom_crash_point("restored");
     }
     return rc;
