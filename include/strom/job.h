@@ -109,6 +109,39 @@ int strom_job_restore_keygroup(struct strom_job *job, const char *name, unsigned
 int strom_job_move_keygroup(struct strom_job *job, const char *name, unsigned kg,
                             unsigned instance);
 
+/* Distributed runs. Every process builds the same graph (same operators, parallelism and
+ * edges, in the same order) and calls this before start; each runs the instances that
+ * place() puts on it and exchanges batches with the others through the transport. A channel
+ * is named by its index in the wiring, the same in every process; a channel id with the top
+ * bit set carries flow control (credits) for the channel in the other bits. The transport
+ * must keep the order of the messages of one process to another, and take send calls from
+ * two threads at once (batches and credits go out on different threads). Checkpoints and key-group
+ * moves are not available in a distributed run (yet): start fails with STROM_E_BADSTATE. */
+#define STROM_CHAN_CREDIT 0x80000000u
+struct strom_transport {
+    /* One message for process proc; 0 or a negative code. With wait 0 it must not block:
+     * -EAGAIN when the message cannot go at once. */
+    int (*send)(void *arg, unsigned proc, uint32_t chan, const void *bytes, size_t len,
+                int wait);
+    /* The next message for this process, into buf (cap bytes): 0 with *chan and *len set;
+     * -EAGAIN when none came within timeout_ms; another negative code on failure. */
+    int (*recv)(void *arg, uint32_t *chan, void *buf, size_t cap, size_t *len,
+                int timeout_ms);
+    void *arg;
+};
+
+struct strom_dist_config {
+    unsigned self, procs; /* this process, and how many there are (self < procs) */
+    /* The process of instance idx (of par) of operator node; < procs. */
+    unsigned (*place)(void *arg, const char *node, unsigned idx, unsigned par);
+    void *place_arg;
+    struct strom_transport transport;
+};
+
+int strom_job_set_distributed(struct strom_job *job, const struct strom_dist_config *dc);
+/* The largest encoded batch: the cap a transport's recv needs. */
+size_t strom_job_batch_wire_max(const struct strom_job *job);
+
 /* Before start: take checkpoints into cc->dir (locked for this process), and resume from
  * the newest complete checkpoint found there. STROM_E_FOREIGN (with a message) when the
  * directory holds another job's checkpoints. */

@@ -34,8 +34,10 @@ struct strom_batch *strom_rt__batch_get(struct strom_chan *ch)
     return b;
 }
 
-static void batch_done(struct strom_job *job, struct strom_chan *ch, struct strom_batch *b)
+void strom_rt__batch_done(struct strom_job *job, struct strom_chan *ch, struct strom_batch *b)
 {
+    if (ch->counted) /* its producer is in another process: the return is a credit */
+        atomic_fetch_add_explicit(&ch->returned, 1, memory_order_release);
     if (strom_ring_push(&ch->free, b))
         free(b);
     /* release: whoever sees busy drop to zero sees everything this batch caused */
@@ -221,7 +223,7 @@ static int consume(struct strom_ctx *ctx, struct strom_chan *ch, struct strom_ba
     }
     if (!rc && (b->flags & (STROM_BATCH_BARRIER | STROM_BATCH_END)) && !ctx->finished)
         rc = align(ctx);
-    batch_done(ctx->job, ch, b);
+    strom_rt__batch_done(ctx->job, ch, b);
     return rc;
 }
 
@@ -300,7 +302,7 @@ struct worker {
     unsigned id;
 };
 
-static void backoff(unsigned idle)
+void strom_rt__backoff(unsigned idle)
 {
     if (idle < 32) {
         sched_yield();
@@ -337,7 +339,7 @@ static void *worker_main(void *arg)
             break;
         idle = progress ? 0 : idle + 1;
         if (idle)
-            backoff(idle);
+            strom_rt__backoff(idle);
     }
     atomic_fetch_sub(&job->running, 1);
     return NULL;
@@ -350,6 +352,8 @@ int strom_rt__start_threads(struct strom_job *job)
 
     for (unsigned i = 0; i < job->n_all && !rc; i++) {
         struct strom_ctx *c = job->all[i];
+        if (!strom_rt__local(c))
+            continue; /* another process runs it */
         if (c->node->op->open && (rc = c->node->op->open(c)))
             rc = fail(c, rc, "open");
         else
@@ -374,6 +378,8 @@ int strom_rt__start_threads(struct strom_job *job)
         }
         job->n_threads_started++;
     }
+    if (!rc)
+        rc = strom_rt__remote_start(job);
     if (rc) {
         strom_rt__set_error(job, rc, "cannot start the job: %s", strom_strerror(rc));
         strom_rt__fail(job, rc);
@@ -388,6 +394,7 @@ int strom_job_wait(struct strom_job *job)
     if (!job->joined) {
         for (unsigned i = 0; i < job->n_threads_started; i++)
             pthread_join(job->threads[i], NULL);
+        strom_rt__remote_join(job);
         job->seconds = strom_rt__now() - job->t_start;
         if (job->cp) {
             bool ok = atomic_load(&job->result) == 0;
@@ -427,6 +434,9 @@ int strom_job_pause(struct strom_job *job)
     bool idle;
     if (!job || !job->started || job->joined)
         return STROM_E_BADSTATE;
+    if (job->remote) /* in-flight batches of other processes are not counted here */
+        return strom_rt__set_error(job, STROM_E_BADSTATE,
+                                   "a distributed run cannot be paused (yet)");
     atomic_store(&job->paused, 1);
     /* Once zero is seen, nothing is in flight; a paused source may still bump the count
      * for an instant afterwards (it looks at the flag after counting itself), so zero is

@@ -389,6 +389,8 @@ int strom_job_start(struct strom_job *job)
     rc = check_graph(job);
     if (!rc)
         rc = wire(job);
+    if (!rc)
+        rc = strom_rt__remote_place(job);
     if (rc) {
         if (!job->errmsg[0])
             strom_rt__set_error(job, rc, "cannot build the job: %s", strom_strerror(rc));
@@ -415,6 +417,8 @@ void strom_job_get_stats(const struct strom_job *job, struct strom_job_stats *st
 {
     memset(st, 0, sizeof *st);
     for (unsigned i = 0; i < job->n_all; i++) {
+        if (!strom_rt__local(job->all[i]))
+            continue;
         st->events_in += job->all[i]->events_in;
         st->stalls += job->all[i]->stalls;
     }
@@ -475,6 +479,7 @@ void strom_job_free(struct strom_job *job)
     free(job->all);
     free(job->threads);
     strom_rt__cp_free(job);
+    strom_rt__remote_free(job);
     pthread_mutex_destroy(&job->err_lock);
     free(job);
 }

@@ -68,6 +68,9 @@ struct strom_chan {
     int64_t watermark;
     uint64_t barrier; /* the last barrier that came; > to->barrier_done: input blocked */
     bool ended;
+    /* a channel from another process: batches its consumer has returned (remote.c) */
+    bool counted;
+    _Atomic uint32_t returned;
 };
 
 struct strom_edge {
@@ -100,6 +103,7 @@ struct strom_ctx {
     unsigned idx;
     unsigned global_idx; /* in job->all */
     unsigned thread;
+    unsigned proc;       /* the process that runs it (distributed runs; else 0) */
     struct strom_kstate *ks;
     void *local;
     struct strom_chan **in;
@@ -142,6 +146,7 @@ struct strom_job {
     double t_start, seconds;
     char errmsg[512];
     struct strom_cp *cp; /* checkpoints, NULL when off (checkpoint.c) */
+    struct strom_remote *remote; /* distributed runs, NULL when not (remote.c) */
     const char *cp_dir;
     _Atomic uint64_t barrier_req; /* the barrier sources are to inject next, 0 none */
 };
@@ -160,6 +165,24 @@ struct strom_batch *strom_rt__batch_get(struct strom_chan *ch);
 void strom_rt__send(struct strom_ctx *ctx, struct strom_chan *ch);
 int strom_rt__mark_all(struct strom_ctx *ctx, uint32_t flag, int64_t watermark);
 int strom_rt__mark_barrier(struct strom_ctx *ctx, uint64_t n);
+
+/* exec.c: a consumed batch goes back to its channel's free ring */
+void strom_rt__batch_done(struct strom_job *job, struct strom_chan *ch, struct strom_batch *b);
+void strom_rt__backoff(unsigned idle);
+
+/* remote.c: distributed runs (strom_job_set_distributed) */
+bool strom_rt__local(const struct strom_ctx *c); /* c runs in this process */
+int strom_rt__remote_place(struct strom_job *job);  /* at wiring: every instance's process */
+int strom_rt__remote_start(struct strom_job *job);  /* the sender and receiver threads */
+void strom_rt__remote_join(struct strom_job *job);
+void strom_rt__remote_free(struct strom_job *job);
+/* The wire form of a batch (the byte table is in remote.c): encode returns the length;
+ * decode checks every field against len and the job's batch size, 0 or STROM_E_CORRUPT. */
+size_t strom_rt__batch_encode(const struct strom_batch *b, uint8_t *out);
+int strom_rt__batch_decode(const uint8_t *p, size_t len, unsigned max_events,
+                           struct strom_batch *b);
+#define STROM_BATCH_WIRE_HDR 24
+#define STROM_EVENT_WIRE 40
 
 /* checkpoint.c */
 int strom_rt__cp_restore(struct strom_job *job);

@@ -57,6 +57,10 @@ struct strom_debs_conf {
     double checkpoint_interval; /* seconds; 0 = the engine's default */
     void (*log)(void *arg, const char *msg); /* checkpoints taken, resumed, passed over */
     void *log_arg;
+    /* A distributed run (strom_job_set_distributed), or NULL: this process runs the
+     * instances placed on it. The operators are "source", "q1", "q2plug", "q2global",
+     * "q2house" and one "sink-NAME" per output file. */
+    const struct strom_dist_config *dist;
 };
 
 struct strom_debs_run;

@@ -261,6 +261,9 @@ int strom_debs_run_new(struct strom_debs_run **out, const struct strom_debs_conf
     if (conf->latency && (rc = strom_debs_triggers_new(&run->src.triggers)))
         goto out;
     rc = build(run, err, errlen);
+    if (!rc && conf->dist && (rc = strom_job_set_distributed(run->job, conf->dist)))
+        snprintf(err, errlen, "%s", strom_job_errmsg(run->job)[0] ? strom_job_errmsg(run->job)
+                                                                 : strom_strerror(rc));
     if (!rc && conf->checkpoint_dir)
         rc = checkpoints(run, &st, err, errlen);
 out:
