@@ -28,7 +28,14 @@
     X(KEYGROUP, -1011, "key group not owned by this instance")                       \
     X(STALE_EPOCH, -1012, "message from an older assignment epoch")                  \
     X(USAGE, -1013, "invalid command-line usage")                                    \
-    X(FOREIGN, -1014, "checkpoint written by another job")
+    X(FOREIGN, -1014, "checkpoint written by another job")                           \
+    X(ZK, -1015, "coordination service (ZooKeeper) failure")                         \
+    X(NOAUTH, -1016, "not authorized: missing or wrong cluster secret")              \
+    X(CONFLICT, -1017, "changed concurrently: version conflict")                     \
+    X(SESSION, -1018, "coordination session expired or closed")                      \
+    X(DISCONNECTED, -1019, "connection to the coordination service lost")            \
+    X(PEERDEAD, -1020, "peer silent for longer than its timeout")                  \
+    X(CLOSED, -1021, "channel finished by its sender")
 
 enum strom_error {
     STROM_OK = 0,
