@@ -35,6 +35,9 @@ struct strom_buf {
 int strom_buf_append(struct strom_buf *b, const void *p, size_t n);
 int strom_buf_put_u32(struct strom_buf *b, uint32_t v); /* little endian */
 int strom_buf_put_u64(struct strom_buf *b, uint64_t v); /* little endian */
+/* n 64-bit words (host order, any 8-byte type: a double's bits too) from words, each little
+ * endian: one copy on a little-endian host. */
+int strom_buf_put_u64s(struct strom_buf *b, const void *words, size_t n);
 void strom_buf_release(struct strom_buf *b);
 
 /* A bounds-checked reader over bytes it borrows. Every read fails with STROM_E_CORRUPT,

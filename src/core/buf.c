@@ -49,6 +49,29 @@ int strom_buf_append(struct strom_buf *b, const void *p, size_t n)
     return 0;
 }
 
+int strom_buf_put_u64s(struct strom_buf *b, const void *words, size_t n)
+{
+    int rc;
+
+    if (n > SIZE_MAX / 8)
+        return -ENOMEM;
+    if ((rc = buf_reserve(b, n * 8)))
+        return rc;
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    if (n)
+        memcpy(b->data + b->len, words, n * 8); /* already the bytes it takes */
+#else
+    for (size_t i = 0; i < n; i++) {
+        uint64_t v;
+        memcpy(&v, (const uint8_t *)words + 8 * i, 8);
+        for (int k = 0; k < 8; k++)
+            b->data[b->len + 8 * i + (size_t)k] = (uint8_t)(v >> (8 * k));
+    }
+#endif
+    b->len += n * 8;
+    return 0;
+}
+
 int strom_buf_put_u32(struct strom_buf *b, uint32_t v)
 {
     uint8_t le[4];

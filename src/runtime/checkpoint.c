@@ -74,6 +74,10 @@ struct strom_cp {
     double serialize; /* the longest time an instance spent serializing, this checkpoint */
     uint64_t raw;
     struct cp_blob **held; /* per instance: its blob of n, kept for commit */
+    /* per instance: the buffer of its last blob, written and kept for the next one, so
+     * that a large state is not copied into fresh memory (page faults, realloc copies)
+     * at every checkpoint; guarded by lock */
+    struct strom_buf *spare;
     bool finished_before;
     struct strom_checkpoint_stats st;
     /* restore */
@@ -369,7 +373,8 @@ int strom_rt__cp_restore(struct strom_job *job)
         return 0;
     if (!(cp->rbytes = calloc(job->n_all, sizeof *cp->rbytes)) ||
         !(cp->rlen = calloc(job->n_all, sizeof *cp->rlen)) ||
-        !(cp->held = calloc(job->n_all, sizeof *cp->held)))
+        !(cp->held = calloc(job->n_all, sizeof *cp->held)) ||
+        !(cp->spare = calloc(job->n_all, sizeof *cp->spare)))
         return -ENOMEM;
     rc = strom_ckpt_latest(cp->store, &rs.n, &meta, &meta_len, err, sizeof err);
     if (rc == STROM_E_NOTFOUND)
@@ -438,6 +443,10 @@ static int snapshot_instance(struct strom_ctx *ctx, uint64_t n)
         return -ENOMEM;
     bl->inst = ctx->global_idx;
     bl->n = n;
+    pthread_mutex_lock(&cp->lock);
+    bl->buf = cp->spare[bl->inst]; /* empty, with the room of the last blob */
+    cp->spare[bl->inst] = (struct strom_buf){0};
+    pthread_mutex_unlock(&cp->lock);
     rc = strom_buf_put_u32(&bl->buf, BLOB_MAGIC);
     at = bl->buf.len;
     if (!rc)
@@ -628,7 +637,12 @@ static int write_blob(struct strom_job *job, struct cp_blob *b)
         b->local_off = 0;
         cp->held[b->inst] = b;
     } else {
-        free_blob(b);
+        pthread_mutex_lock(&cp->lock);
+        strom_buf_release(&cp->spare[b->inst]);
+        cp->spare[b->inst] = b->buf;
+        cp->spare[b->inst].len = 0;
+        pthread_mutex_unlock(&cp->lock);
+        free(b);
     }
     return 0;
 }
@@ -748,6 +762,9 @@ void strom_rt__cp_free(struct strom_job *job)
     free(cp->rbytes);
     free(cp->rlen);
     free(cp->held);
+    for (unsigned i = 0; cp->spare && i < job->n_all; i++)
+        strom_buf_release(&cp->spare[i]);
+    free(cp->spare);
     pthread_mutex_destroy(&cp->lock);
     pthread_cond_destroy(&cp->cond);
     free(cp);

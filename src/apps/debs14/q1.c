@@ -338,14 +338,9 @@ static int hist_encode(const struct slot *hist, int s, struct strom_buf *out)
         if (!hist[r].n)
             continue;
         if ((rc = strom_buf_put_u32(out, (uint32_t)r)) ||
-            (rc = strom_buf_put_u32(out, hist[r].n)))
+            (rc = strom_buf_put_u32(out, hist[r].n)) ||
+            (rc = strom_buf_put_u64s(out, hist[r].v, hist[r].n))) /* the doubles' bits */
             return rc;
-        for (uint32_t j = 0; j < hist[r].n; j++) {
-            uint64_t bits;
-            memcpy(&bits, &hist[r].v[j], sizeof bits);
-            if ((rc = strom_buf_put_u64(out, bits)))
-                return rc;
-        }
     }
     return 0;
 }

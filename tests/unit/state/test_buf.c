@@ -147,6 +147,24 @@ static void test_varint(void **unused)
     }
 }
 
+/* Words go out little endian, whatever the host: exact bytes, doubles' bits included. */
+static void test_put_u64s(void **unused)
+{
+    struct strom_buf b = {0};
+    uint64_t w[2] = {0x0102030405060708ULL, 0xfffffffffffffffeULL};
+    double d = -2.0; /* bits 0xc000000000000000 */
+    static const uint8_t want[] = {8, 7, 6, 5, 4, 3, 2, 1, 0xfe, 0xff, 0xff, 0xff,
+                                   0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0, 0, 0, 0, 0xc0};
+    (void)unused;
+
+    assert_int_equal(strom_buf_put_u64s(&b, w, 2), 0);
+    assert_int_equal(strom_buf_put_u64s(&b, &d, 1), 0);
+    assert_int_equal(strom_buf_put_u64s(&b, NULL, 0), 0);
+    assert_int_equal(b.len, sizeof want);
+    assert_memory_equal(b.data, want, sizeof want);
+    strom_buf_release(&b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -155,6 +173,7 @@ int main(void)
         cmocka_unit_test(test_reader),
         cmocka_unit_test(test_empty_reader),
         cmocka_unit_test(test_varint),
+        cmocka_unit_test(test_put_u64s),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
