@@ -14,6 +14,8 @@ struct strom_cmd {
 
 int strom_cmd_bench(int argc, char **argv);
 int strom_cmd_gen(int argc, char **argv);
+int strom_cmd_keygen(int argc, char **argv);
+int strom_cmd_netbench(int argc, char **argv);
 int strom_cmd_run(int argc, char **argv);
 int strom_cmd_version(int argc, char **argv);
 

@@ -10,6 +10,8 @@ static const struct strom_cmd commands[] = {
     {"gen", "generate DEBS 2014 smart-plug data", strom_cmd_gen},
     {"run", "run a job: strom run debs14 --input FILE --out DIR", strom_cmd_run},
     {"bench", "measure the engine: keyed aggregation at 1 and 2 threads", strom_cmd_bench},
+    {"keygen", "make a process's CURVE key pair: strom keygen DIR NAME", strom_cmd_keygen},
+    {"netbench", "measure channels between processes, CURVE and insecure", strom_cmd_netbench},
     {"version", "print the version", strom_cmd_version},
 };
 
