@@ -139,6 +139,14 @@ struct strom_dist_config {
 };
 
 int strom_job_set_distributed(struct strom_job *job, const struct strom_dist_config *dc);
+
+/* A transport between the processes of one machine: Unix socket pairs, one per pair of
+ * processes. Made before fork; in process p, strom_sockmesh_transport keeps p's ends (and
+ * closes the others) and fills t; the mesh must outlive the job. */
+struct strom_sockmesh;
+int strom_sockmesh_new(struct strom_sockmesh **out, unsigned procs);
+int strom_sockmesh_transport(struct strom_sockmesh *m, unsigned self, struct strom_transport *t);
+void strom_sockmesh_free(struct strom_sockmesh *m); /* closes every end it still holds */
 /* The largest encoded batch: the cap a transport's recv needs. */
 size_t strom_job_batch_wire_max(const struct strom_job *job);
 

@@ -1,19 +1,14 @@
-/* Distributed runs: the same job spread over 3 processes (forked, joined by Unix sockets
- * that keep message boundaries) writes the same bytes as in one process; a batch's wire
- * form, byte for byte, and what its decoder refuses. */
+/* Distributed runs: the same job spread over 3 processes (forked, joined by Unix sockets) writes the same bytes as in one process; a batch's wire
+ * form, byte for byte, and what its decoder refuses. The transport is strom_sockmesh. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
-#include <errno.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/uio.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -25,69 +20,6 @@
 #define PROCS 3
 #define EVENTS 200000
 #define KEYS 1000
-
-/* A transport over socketpairs: fd[p] leads to process p (-1 for self); a message is the
- * channel (4 bytes) then the batch. */
-struct transport_fds {
-    int fd[PROCS];
-    unsigned self;
-};
-#define NPROC_MAX PROCS
-
-static int t_send(void *arg, unsigned proc, uint32_t chan, const void *bytes, size_t len,
-                  int wait)
-{
-    struct transport_fds *t = arg;
-    /* two threads send (batches and credits): one sendmsg per message, no shared buffer */
-    struct iovec iov[2] = {{&chan, 4}, {(void *)bytes, len}};
-    struct msghdr mh = {.msg_iov = iov, .msg_iovlen = 2};
-    if (proc >= NPROC_MAX || t->fd[proc] < 0)
-        return STROM_E_INVAL;
-    for (;;) {
-        ssize_t k = sendmsg(t->fd[proc], &mh, MSG_NOSIGNAL | (wait ? 0 : MSG_DONTWAIT));
-        if (k == (ssize_t)(len + 4))
-            return 0;
-        if (k < 0 && errno == EINTR)
-            continue;
-        if (k < 0 && !wait && (errno == EAGAIN || errno == EWOULDBLOCK))
-            return -EAGAIN;
-        return k < 0 ? -errno : -EIO;
-    }
-}
-
-static int t_recv(void *arg, uint32_t *chan, void *buf, size_t cap, size_t *len, int timeout_ms)
-{
-    struct transport_fds *t = arg;
-    struct pollfd pfd[PROCS];
-    unsigned np = 0;
-    for (unsigned p = 0; p < PROCS; p++)
-        if (t->fd[p] >= 0)
-            pfd[np++] = (struct pollfd){.fd = t->fd[p], .events = POLLIN};
-    if (poll(pfd, np, timeout_ms) <= 0)
-        return -EAGAIN;
-    for (unsigned i = 0; i < np; i++) {
-        uint8_t hdr[4 + 64 * 1024];
-        ssize_t n;
-        if (!(pfd[i].revents & (POLLIN | POLLHUP)))
-            continue;
-        n = recv(pfd[i].fd, hdr, sizeof hdr, 0);
-        if (n == 0) { /* that process is done with us */
-            for (unsigned p = 0; p < PROCS; p++)
-                if (t->fd[p] == pfd[i].fd) {
-                    close(t->fd[p]);
-                    t->fd[p] = -1;
-                }
-            return -EAGAIN;
-        }
-        if (n < 4 || (size_t)n - 4 > cap)
-            return n < 0 ? -errno : STROM_E_CORRUPT;
-        memcpy(chan, hdr, 4);
-        memcpy(buf, hdr + 4, (size_t)n - 4);
-        *len = (size_t)n - 4;
-        return 0;
-    }
-    return -EAGAIN;
-}
 
 /* Sources and operators spread round robin, the sink on process 0. */
 static unsigned place(void *arg, const char *node, unsigned idx, unsigned par)
@@ -125,50 +57,28 @@ static void test_three_processes_same_bytes(void **st)
 {
     char *dir = tu_tempdir();
     char one[4096], three[4096];
-    int fds[PROCS][PROCS];
+    struct strom_sockmesh *mesh;
     pid_t pid[PROCS];
     (void)st;
 
     snprintf(one, sizeof one, "%s/one.csv", dir);
     snprintf(three, sizeof three, "%s/three.csv", dir);
     assert_int_equal(run_one(one, NULL, 3, 2), 0);
-    for (unsigned a = 0; a < PROCS; a++)
-        for (unsigned b = a + 1; b < PROCS; b++) {
-            int sv[2];
-            assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv), 0);
-            fds[a][b] = sv[0];
-            fds[b][a] = sv[1];
-        }
+    assert_int_equal(strom_sockmesh_new(&mesh, PROCS), 0);
     for (unsigned p = 0; p < PROCS; p++) {
         pid[p] = fork();
         assert_true(pid[p] >= 0);
         if (pid[p] == 0) {
-            static struct transport_fds t;
-            struct strom_dist_config dc = {.self = p, .procs = PROCS, .place = place,
-                                           .transport = {t_send, t_recv, &t}};
-            t.self = p;
-            t.fd[p] = -1;
-            for (unsigned a = 0; a < PROCS; a++)
-                for (unsigned b = a + 1; b < PROCS; b++) {
-                    if (a == p) {
-                        t.fd[b] = fds[a][b];
-                        close(fds[b][a]);
-                    } else if (b == p) {
-                        t.fd[a] = fds[b][a];
-                        close(fds[a][b]);
-                    } else { /* the others' pair */
-                        close(fds[a][b]);
-                        close(fds[b][a]);
-                    }
-                }
+            struct strom_dist_config dc = {.self = p, .procs = PROCS, .place = place};
+            int rc = strom_sockmesh_transport(mesh, p, &dc.transport);
             alarm(60); /* a hang fails the test instead of stalling it */
-            _exit(run_one(three, &dc, 3, p == 0 ? 2 : 1) ? 1 : 0);
+            if (!rc)
+                rc = run_one(three, &dc, 3, p == 0 ? 2 : 1);
+            strom_sockmesh_free(mesh);
+            _exit(rc ? 1 : 0);
         }
     }
-    for (unsigned a = 0; a < PROCS; a++)
-        for (unsigned b = 0; b < PROCS; b++)
-            if (a != b)
-                close(fds[a][b]);
+    strom_sockmesh_free(mesh);
     for (unsigned p = 0; p < PROCS; p++) {
         int status;
         assert_int_equal(waitpid(pid[p], &status, 0), pid[p]);
@@ -233,9 +143,12 @@ static void test_batch_wire(void **st)
 static void test_refusals(void **st)
 {
     struct strom_job *job;
-    struct strom_dist_config dc = {.self = 3, .procs = 3, .place = place,
-                                   .transport = {t_send, t_recv, NULL}};
+    struct strom_sockmesh *mesh;
+    struct strom_dist_config dc = {.self = 3, .procs = 3, .place = place};
     (void)st;
+    assert_int_equal(strom_sockmesh_new(&mesh, 3), 0);
+    assert_int_equal(strom_sockmesh_transport(mesh, 3, &dc.transport), STROM_E_INVAL);
+    assert_int_equal(strom_sockmesh_transport(mesh, 1, &dc.transport), 0);
     assert_int_equal(strom_job_new(&job, NULL), 0);
     assert_int_equal(strom_job_set_distributed(job, &dc), STROM_E_INVAL); /* self >= procs */
     dc.self = 0;
@@ -245,6 +158,7 @@ static void test_refusals(void **st)
     assert_int_equal(strom_job_set_distributed(job, &dc), 0);
     assert_int_equal(strom_job_set_distributed(job, &dc), STROM_E_BADSTATE); /* once */
     strom_job_free(job);
+    strom_sockmesh_free(mesh);
 }
 
 int main(void)
