@@ -201,7 +201,8 @@ int strom_cmd_netbench(int argc, char **argv)
     struct bench_opts o = {DEFAULT_EVENTS, 0, DEFAULT_EVENT_SIZE};
     struct bench_result res[2];
     int c, modes = 3, made, rc = 0;
-    char keys[] = "/tmp/strom-netbench-XXXXXX", err[512] = "";
+    char keys[4096], err[512] = "";
+    const char *tmpdir = getenv("TMPDIR");
     double rate[2] = {0, 0};
 
     optind = 1;
@@ -244,6 +245,8 @@ int strom_cmd_netbench(int argc, char **argv)
                 o.batch * o.event_size);
         return 2;
     }
+    /* the benchmark's throwaway key pairs, removed at the end */
+    snprintf(keys, sizeof keys, "%s/strom-netbench-XXXXXX", tmpdir && *tmpdir ? tmpdir : "/tmp");
     if (!mkdtemp(keys)) {
         perror("strom netbench: mkdtemp");
         return 1;

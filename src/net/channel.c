@@ -37,8 +37,8 @@ static int wait_on(struct strom_netchan *c, int timeout_ms, const struct timespe
     return pthread_cond_timedwait(&c->cond, &c->net->mu, deadline) == ETIMEDOUT ? -EAGAIN : 0;
 }
 
-static struct strom_netchan *find(struct strom_net *n, struct strom_net__peer *p, uint32_t id,
-                               enum strom_netchan_role role)
+struct strom_netchan *strom_net__find_chan(struct strom_net *n, struct strom_net__peer *p,
+                                           uint32_t id, enum strom_netchan_role role)
 {
     for (size_t i = 0; i < n->nchans; i++) {
         struct strom_netchan *c = n->chans[i];
@@ -87,7 +87,7 @@ int strom_netchan_open(struct strom_netchan **out, struct strom_net *n, const ch
     p = strom_net__peer_get(n, peer);
     if (!p) {
         rc = strom__errf(err, errlen, -ENOMEM, "channel %u to %s: too many peers", id, peer);
-    } else if (find(n, p, id, role)) {
+    } else if (strom_net__find_chan(n, p, id, role)) {
         rc = strom__errf(err, errlen, STROM_E_EXISTS, "channel %u %s %s is already open", id,
                          role == STROM_NETCHAN_SEND ? "to" : "from", peer);
     } else if (n->nchans == n->chans_cap) {

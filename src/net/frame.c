@@ -3,38 +3,11 @@
 #include <string.h>
 
 #include "core/errf.h"
+#include "core/le.h"
 #include "net/frame.h"
 #include "strom/error.h"
 
 static const uint8_t magic[4] = {0x53, 0x54, 0x52, 0x4e};
-
-void strom_le_put32(uint8_t *p, uint32_t v)
-{
-    for (int i = 0; i < 4; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
-
-void strom_le_put64(uint8_t *p, uint64_t v)
-{
-    for (int i = 0; i < 8; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
-
-uint32_t strom_le_get32(const uint8_t *p)
-{
-    uint32_t v = 0;
-    for (int i = 3; i >= 0; i--)
-        v = (v << 8) | p[i];
-    return v;
-}
-
-uint64_t strom_le_get64(const uint8_t *p)
-{
-    uint64_t v = 0;
-    for (int i = 7; i >= 0; i--)
-        v = (v << 8) | p[i];
-    return v;
-}
 
 const char *strom_frame_type_name(unsigned type)
 {

@@ -42,6 +42,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/le.h" /* the integers of the frame */
+
 #define STROM_FRAME_HEADER 32
 #define STROM_FRAME_VERSION 1
 #define STROM_FRAME_MAX_PAYLOAD (256u << 20) /* no maximum a caller passes may exceed this */
@@ -84,11 +86,5 @@ void strom_frame_put_header(uint8_t *out, const struct strom_frame *f);
 /* Header and payload into out (cap bytes); the bytes written, or -ENOSPC / STROM_E_INVAL for
  * a frame the decoder would refuse. */
 long strom_frame_encode(const struct strom_frame *f, uint8_t *out, size_t cap);
-
-/* Little-endian helpers, byte by byte. */
-void strom_le_put32(uint8_t *p, uint32_t v);
-void strom_le_put64(uint8_t *p, uint64_t v);
-uint32_t strom_le_get32(const uint8_t *p);
-uint64_t strom_le_get64(const uint8_t *p);
 
 #endif

@@ -154,6 +154,9 @@ void strom_net__chan_timers(struct strom_net *n, int64_t now);
 void strom_net__chan_reconnected(struct strom_net *n, struct strom_net__peer *p);
 /* Wakes everything waiting on p's channels (p died, or the net was cancelled). Under mu. */
 void strom_net__chan_wake_peer(struct strom_net *n, struct strom_net__peer *p);
+/* The channel of peer p with this id and role that is not closing, or NULL. Under mu. */
+struct strom_netchan *strom_net__find_chan(struct strom_net *n, struct strom_net__peer *p,
+                                           uint32_t id, enum strom_netchan_role role);
 /* Sends what the channels have to send: 0 all sent, 1 some waits for room in ZeroMQ, 2 more
  * to send at once (a channel used up its share of this turn). I/O thread, without mu. */
 int strom_net__chan_flush(struct strom_net *n);

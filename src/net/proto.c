@@ -14,17 +14,6 @@
 
 #define DATA_SHARE 256 /* DATA frames one channel may send per turn of the I/O loop */
 
-static struct strom_netchan *find_open(struct strom_net *n, struct strom_net__peer *p, uint32_t id,
-                                    enum strom_netchan_role role)
-{
-    for (size_t i = 0; i < n->nchans; i++) {
-        struct strom_netchan *c = n->chans[i];
-        if (c->peer == p && c->id == id && c->role == role && c->state < CH_CLOSING)
-            return c;
-    }
-    return NULL;
-}
-
 static const char *state_name(enum strom_net__cstate s)
 {
     static const char *const names[] = {"OPEN", "FINISHING", "DONE", "CLOSING", "GONE"};
@@ -213,7 +202,7 @@ void strom_net__chan_input(struct strom_net *n, struct strom_net__peer *p,
                            const struct strom_frame *f, zmq_msg_t *msg)
 {
     enum strom_netchan_role role = f->type == STROM_FRAME_ACK ? STROM_NETCHAN_SEND : STROM_NETCHAN_RECV;
-    struct strom_netchan *c = find_open(n, p, f->channel, role);
+    struct strom_netchan *c = strom_net__find_chan(n, p, f->channel, role);
 
     if (!c) {
         strom_net__refuse(n, p->name, "%s for channel %u, which is not open %s here",

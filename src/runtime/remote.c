@@ -48,6 +48,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/le.h"
 #include "runtime/runtime_int.h"
 #include "strom/error.h"
 
@@ -64,44 +65,19 @@ struct strom_remote {
 
 #define KNOWN_FLAGS (STROM_BATCH_WM | STROM_BATCH_END | STROM_BATCH_BARRIER)
 
-static void put64(uint8_t *p, uint64_t v)
-{
-    for (int i = 0; i < 8; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-    for (int i = 0; i < 4; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static uint64_t get64(const uint8_t *p)
-{
-    uint64_t v = 0;
-    for (int i = 0; i < 8; i++)
-        v |= (uint64_t)p[i] << (8 * i);
-    return v;
-}
-
-static uint32_t get32(const uint8_t *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
 size_t strom_rt__batch_encode(const struct strom_batch *b, uint8_t *out)
 {
     uint8_t *p = out + STROM_BATCH_WIRE_HDR;
-    put32(out, b->n);
-    put32(out + 4, b->flags);
-    put64(out + 8, (uint64_t)b->watermark);
-    put64(out + 16, b->barrier);
+    strom_le_put32(out, b->n);
+    strom_le_put32(out + 4, b->flags);
+    strom_le_put64(out + 8, (uint64_t)b->watermark);
+    strom_le_put64(out + 16, b->barrier);
     for (uint32_t i = 0; i < b->n; i++, p += STROM_EVENT_WIRE) {
         const struct strom_event *e = &b->ev[i];
-        put64(p, e->key);
-        put64(p + 8, (uint64_t)e->time);
+        strom_le_put64(p, e->key);
+        strom_le_put64(p + 8, (uint64_t)e->time);
         for (int k = 0; k < 3; k++)
-            put64(p + 16 + 8 * k, (uint64_t)e->v[k]);
+            strom_le_put64(p + 16 + 8 * k, (uint64_t)e->v[k]);
     }
     return (size_t)(p - out);
 }
@@ -112,22 +88,22 @@ int strom_rt__batch_decode(const uint8_t *p, size_t len, unsigned max_events,
     uint32_t n, flags;
     if (len < STROM_BATCH_WIRE_HDR)
         return STROM_E_CORRUPT;
-    n = get32(p);
-    flags = get32(p + 4);
+    n = strom_le_get32(p);
+    flags = strom_le_get32(p + 4);
     if (n > max_events || len != STROM_BATCH_WIRE_HDR + (size_t)n * STROM_EVENT_WIRE ||
         (flags & ~(uint32_t)KNOWN_FLAGS))
         return STROM_E_CORRUPT;
     b->n = n;
     b->flags = flags;
-    b->watermark = (int64_t)get64(p + 8);
-    b->barrier = get64(p + 16);
+    b->watermark = (int64_t)strom_le_get64(p + 8);
+    b->barrier = strom_le_get64(p + 16);
     p += STROM_BATCH_WIRE_HDR;
     for (uint32_t i = 0; i < n; i++, p += STROM_EVENT_WIRE) {
         struct strom_event *e = &b->ev[i];
-        e->key = get64(p);
-        e->time = (int64_t)get64(p + 8);
+        e->key = strom_le_get64(p);
+        e->time = (int64_t)strom_le_get64(p + 8);
         for (int k = 0; k < 3; k++)
-            e->v[k] = (int64_t)get64(p + 16 + 8 * k);
+            e->v[k] = (int64_t)strom_le_get64(p + 16 + 8 * k);
     }
     return 0;
 }
@@ -277,7 +253,7 @@ static int give_credits(struct strom_job *job, const bool *ended)
         ret = atomic_load_explicit(&ch->returned, memory_order_acquire);
         if (!(n = ret - r->acked[i]))
             continue;
-        put32(b, n);
+        strom_le_put32(b, n);
         rc = r->cfg.transport.send(r->cfg.transport.arg, ch->from->proc, i | STROM_CHAN_CREDIT,
                                    b, 4, 0);
         if (rc == -EAGAIN)
@@ -332,7 +308,7 @@ static void *receiver_main(void *arg)
                             "not send on", chan);
                 break;
             }
-            atomic_fetch_add_explicit(&r->credit[chan], (int32_t)get32(r->rbuf),
+            atomic_fetch_add_explicit(&r->credit[chan], (int32_t)strom_le_get32(r->rbuf),
                                       memory_order_release);
             continue;
         }
