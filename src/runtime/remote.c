@@ -258,7 +258,10 @@ static int give_credits(struct strom_job *job, const bool *ended)
                                    b, 4, 0);
         if (rc == -EAGAIN)
             continue;
-        if (rc)
+        /* A sender that has sent its end may be gone before its end is read here: it
+         * needs no more credits. (One that died before its end leaves the channel short
+         * of its end, which the job does not survive.) */
+        if (rc && rc != -EPIPE && rc != -ECONNRESET)
             return rc;
         r->acked[i] = ret;
     }

@@ -7,7 +7,11 @@
  * Threads: send is called from the sender and the receiver thread at once (batches and
  * credits), which is why a message goes out in one sendmsg from the caller's buffers;
  * recv from the receiver thread alone. A peer whose socket reports end-of-file has closed
- * its end (it is done, or gone): it is dropped from the poll set.
+ * its end (it is done, or gone): it is dropped from the poll set. A process that has
+ * finished closes its sockets without reading the credits still on their way to it; the
+ * kernel reports that to the peer once, as ECONNRESET, ahead of the messages the finished
+ * process sent before it closed, which are still read. A process that still expects
+ * something once every peer has gone gets -ECONNRESET.
  */
 #include <errno.h>
 #include <poll.h>
@@ -101,7 +105,9 @@ static int mesh_recv(void *arg, uint32_t *chan, void *buf, size_t cap, size_t *l
     for (unsigned p = 0; p < m->procs; p++)
         if (m->fd[p] >= 0)
             m->pfd[np++] = (struct pollfd){.fd = m->fd[p], .events = POLLIN};
-    if (!np || poll(m->pfd, np, timeout_ms) <= 0)
+    if (!np)
+        return -ECONNRESET;
+    if (poll(m->pfd, np, timeout_ms) <= 0)
         return -EAGAIN;
     for (unsigned i = 0; i < np; i++) {
         struct iovec iov[2] = {{chan, 4}, {buf, cap}};
@@ -110,6 +116,8 @@ static int mesh_recv(void *arg, uint32_t *chan, void *buf, size_t cap, size_t *l
         if (!(m->pfd[i].revents & (POLLIN | POLLHUP | POLLERR)))
             continue;
         k = recvmsg(m->pfd[i].fd, &mh, 0);
+        if (k < 0 && errno == ECONNRESET) /* reported once, before what is still queued */
+            return -EAGAIN;
         if (k == 0) {
             for (unsigned p = 0; p < m->procs; p++)
                 if (m->fd[p] == m->pfd[i].fd) {
