@@ -26,7 +26,27 @@
  * - Commit keeps the newest cfg->keep complete checkpoints and deletes older ones, leftovers
  *   of incomplete checkpoints older than the newest complete one, and stray temporary files.
  * - One process per directory: open takes an exclusive flock on DIR/LOCK and fails with
- *   -EBUSY while another open store (of any process) holds it.
+ *   -EBUSY while another open store (of any process) holds it. The processes of one
+ *   distributed job share a directory instead (cfg->procs > 1): each takes a shared flock on
+ *   DIR/LOCK, so that no single-process store opens meanwhile, and an exclusive one on
+ *   DIR/LOCK.<self>, so that no two stores claim the same process.
+ *
+ * Shared checkpoints. In a shared directory one process, the committer, writes checkpoint
+ * n as above; the others write their blobs into it and hand the committer what it needs to
+ * list them in the manifest:
+ *
+ *     committer                              process p
+ *     strom_ckpt_begin(st, n, &tx)
+ *        (tells p: checkpoint n)  -------->  strom_ckpt_join(st, n, &ptx)
+ *                                            strom_ckpt_put(ptx, ...) per blob
+ *                                            strom_ckpt_export(ptx, &bytes)
+ *        (receives the bytes)     <--------  strom_ckpt_abort(ptx)   (leaves the files)
+ *     strom_ckpt_adopt(tx, bytes)   per process
+ *     strom_ckpt_commit(tx, meta, len)
+ *
+ *   How the bytes travel is the caller's business; adopt checks them (every length, the
+ *   fingerprint, the checkpoint number) and that every blob they list is in place with the
+ *   recorded size and header, so a manifest still lists only durable blobs.
  *
  * Threads: strom_ckpt_put may run on several threads at once for different names of one
  * checkpoint, and strom_ckpt_read on several threads at once; everything else, commit and
@@ -70,6 +90,9 @@ struct strom_ckpt_config {
      * thread of the call that noticed. */
     void (*notice)(void *arg, int rc, const char *msg);
     void *notice_arg;
+    /* A directory shared by the processes of one distributed job: procs > 1 of them, this
+     * one being self (< procs). 0 or 1: one process, the directory is its alone. */
+    unsigned procs, self;
 };
 
 struct strom_ckpt;     /* an open store: one locked directory */
@@ -96,8 +119,27 @@ int strom_ckpt_put(struct strom_ckpt_txn *tx, const char *name, const void *data
  * removed and no complete checkpoint has been touched. */
 int strom_ckpt_commit(struct strom_ckpt_txn *tx, const void *meta, size_t meta_len, char *err,
                       size_t errlen);
-/* Remove what tx wrote and free it (NULL is fine). */
+/* Remove what tx wrote and free it (NULL is fine). A joined checkpoint is only left: its
+ * files belong to the committer's checkpoint, which the committer commits or aborts. */
 void strom_ckpt_abort(struct strom_ckpt_txn *tx);
+
+/* Shared directories (see above). Join checkpoint n, which the committer has begun (its
+ * directory exists): puts write into it; commit is refused (STROM_E_BADSTATE). Refused while
+ * another checkpoint is being written here (STROM_E_BADSTATE); STROM_E_NOTFOUND when the
+ * committer has not begun n. */
+int strom_ckpt_join(struct strom_ckpt *st, uint64_t n, struct strom_ckpt_txn **out, char *err,
+                    size_t errlen);
+/* What the committer needs to list the blobs put into tx (names, lengths, checksums; the
+ * store's fingerprint and n), appended to out. Every put must have returned 0. */
+struct strom_buf;
+int strom_ckpt_export(struct strom_ckpt_txn *tx, struct strom_buf *out, char *err,
+                      size_t errlen);
+/* The committer: the blobs another process put into checkpoint n (its export's bytes) join
+ * tx's. Refused, changing nothing: bytes that do not decode (STROM_E_CORRUPT), another
+ * job's (STROM_E_FOREIGN) or checkpoint's (STROM_E_INVAL), a name put already
+ * (STROM_E_EXISTS), a blob missing or whose size or header disagree (STROM_E_CORRUPT). */
+int strom_ckpt_adopt(struct strom_ckpt_txn *tx, const uint8_t *bytes, size_t len, char *err,
+                     size_t errlen);
 
 /* The newest complete checkpoint: its number and (when meta is not NULL) a malloc'd copy of
  * its metadata. STROM_E_NOTFOUND when there is none; STROM_E_FOREIGN when the newest valid

@@ -83,11 +83,17 @@ int strom_job_connect(struct strom_job *job, const char *from, const char *to,
 int strom_job_start(struct strom_job *job);
 /* Wait for the end; returns the job's result (0, or why it failed). */
 int strom_job_wait(struct strom_job *job);
-/* Non-zero once the job has ended (finished or failed): strom_job_wait then returns at
- * once. For a thread that watches progress while the job runs. */
+/* Non-zero once the job's worker threads have ended (it finished or failed): no event is
+ * processed any more, and strom_job_wait returns soon (in a distributed run with
+ * checkpoints it first settles the end with the other processes). For a thread that
+ * watches progress while the job runs. */
 int strom_job_done(const struct strom_job *job);
 /* start + wait. */
 int strom_job_run(struct strom_job *job);
+/* Make a running job stop as soon as it can, whatever it is doing (another thread may
+ * call this while one waits in strom_job_wait, which then returns -ECANCELED unless the job
+ * had already failed). The output of a cancelled job is what it committed so far. */
+int strom_job_cancel(struct strom_job *job);
 
 /* Stop the sources and wait until every event in flight has been processed. While paused,
  * key groups may be moved. */
@@ -112,15 +118,28 @@ int strom_job_move_keygroup(struct strom_job *job, const char *name, unsigned kg
 /* Distributed runs. Every process builds the same graph (same operators, parallelism and
  * edges, in the same order) and calls this before start; each runs the instances that
  * place() puts on it and exchanges batches with the others through the transport. A channel
- * is named by its index in the wiring, the same in every process; a channel id with the top
- * bit set carries flow control (credits) for the channel in the other bits. The transport
- * must keep the order of the messages of one process to another, and take send calls from
- * two threads at once (batches and credits go out on different threads). Checkpoints and key-group
- * moves are not available in a distributed run (yet): start fails with STROM_E_BADSTATE. */
+ * is named by its index in the wiring, the same in every process (always below
+ * STROM_CHAN_CTL); a channel id with the top bit set (STROM_CHAN_CREDIT) carries flow
+ * control (credits) for the channel in the other bits; one with bit 30 set instead
+ * (STROM_CHAN_CTL) is a control message of the runtime, its kind in the low bits (the
+ * checkpoint protocol, a process's failure: docs/internals/engine.md, "Several processes").
+ * The transport must keep the order of the messages of one process to another, and take
+ * send calls from two threads at once (batches go out on one thread, credits and control
+ * messages on another).
+ *
+ * Checkpoints (strom_job_set_checkpoints, called after this) go into one directory that
+ * all the processes share; each writes the snapshots of its own instances, process 0
+ * commits. Every process must call strom_job_wait: a process ends once its own instances
+ * have finished and committed their output, process 0 only once every process has, and
+ * only it records that the job finished. Key-group moves and pausing are not available in
+ * a distributed run (STROM_E_BADSTATE). */
 #define STROM_CHAN_CREDIT 0x80000000u
+#define STROM_CHAN_CTL 0x40000000u
 struct strom_transport {
     /* One message for process proc; 0 or a negative code. With wait 0 it must not block:
-     * -EAGAIN when the message cannot go at once. */
+     * -EAGAIN when the message cannot go at once. A process that has ended may have closed
+     * its end: a message to it then fails with -EPIPE (or -ECONNRESET), which the runtime
+     * takes for a peer that needs nothing more. */
     int (*send)(void *arg, unsigned proc, uint32_t chan, const void *bytes, size_t len,
                 int wait);
     /* The next message for this process, into buf (cap bytes): 0 with *chan and *len set;
@@ -147,12 +166,14 @@ struct strom_sockmesh;
 int strom_sockmesh_new(struct strom_sockmesh **out, unsigned procs);
 int strom_sockmesh_transport(struct strom_sockmesh *m, unsigned self, struct strom_transport *t);
 void strom_sockmesh_free(struct strom_sockmesh *m); /* closes every end it still holds */
-/* The largest encoded batch: the cap a transport's recv needs. */
+/* The largest message (an encoded batch, or a control message): the cap a transport's recv
+ * needs. */
 size_t strom_job_batch_wire_max(const struct strom_job *job);
 
-/* Before start: take checkpoints into cc->dir (locked for this process), and resume from
- * the newest complete checkpoint found there. STROM_E_FOREIGN (with a message) when the
- * directory holds another job's checkpoints. */
+/* Before start: take checkpoints into cc->dir (locked for this process, or shared by the
+ * processes of a distributed run: set that up first), and resume from the newest complete
+ * checkpoint found there. STROM_E_FOREIGN (with a message) when the directory holds another
+ * job's checkpoints. */
 int strom_job_set_checkpoints(struct strom_job *job, const struct strom_checkpoint_config *cc);
 /* After strom_job_set_checkpoints: 1 when the directory records that this job finished (the
  * caller should not run it again), else 0. */

@@ -5,6 +5,7 @@
  *   file.c    durable writes, bounded reads, removal; messages naming files
  *   store.c   open and the lock; finding, verifying and reading checkpoints; finished
  *   write.c   begin, put, commit, abort; retention
+ *   share.c   a directory shared by processes: join, export, adopt
  *
  * Byte formats and directory layout: docs/internals/checkpoints.md (one home; the
  * constants below must agree with it).
@@ -47,6 +48,9 @@
 #define STROM_CKPT__MANIFEST "MANIFEST"
 #define STROM_CKPT__FINISHED "FINISHED"
 #define STROM_CKPT__LOCK "LOCK"
+#define STROM_CKPT__EXPORT_MAGIC "SCKX"
+/* magic, n, fingerprint length, count */
+#define STROM_CKPT__EXPORT_MIN (4 + 8 + 4 + 4)
 #define STROM_CKPT__TMP ".tmp"
 #define STROM_CKPT__DIR_PREFIX "ckpt-"
 /* "ckpt-" and 20 digits: numeric order is name order */
@@ -144,6 +148,8 @@ struct strom_ckpt {
     char *dir; /* as given to open: for messages */
     int dirfd;
     int lockfd;
+    int memberfd; /* a shared directory: the lock on LOCK.<self>; else -1 */
+    unsigned procs, self;
     uint8_t fingerprint[STROM_CKPT_FINGERPRINT_MAX];
     size_t fingerprint_len;
     unsigned keep;
@@ -163,8 +169,11 @@ struct strom_ckpt_txn {
     struct strom_ckpt__entry *blobs;
     size_t nblobs, cap;
     int failed; /* a put failed: only abort remains */
+    int joined; /* joined another process's checkpoint: its files are not ours to remove */
 };
 
+/* write.c: closes and frees tx, unlinking it from its store; its files stay. */
+void strom_ckpt__txn_free(struct strom_ckpt_txn *tx);
 void strom_ckpt__dir_name(uint64_t n, char out[STROM_CKPT__DIR_LEN + 1]);
 /* The checkpoint numbers in the store's directory, newest first, into malloc'd *out. */
 int strom_ckpt__scan(struct strom_ckpt *st, uint64_t **out, size_t *count);
@@ -172,6 +181,12 @@ int strom_ckpt__scan(struct strom_ckpt *st, uint64_t **out, size_t *count);
  * receives the open directory. STROM_E_NOTFOUND without directory or manifest. */
 int strom_ckpt__load(struct strom_ckpt *st, uint64_t n, struct strom_ckpt__manifest *m, int *dirfd,
                      char *err, size_t errlen);
+/* One blob in dfd (path names it in messages): its recorded size and header; with full,
+ * its payload's checksum too. buf is scratch: STROM_CKPT__BLOB_HDR bytes, or
+ * STROM_CKPT__HASH_CHUNK with full. */
+#define STROM_CKPT__HASH_CHUNK ((size_t)1 << 20)
+int strom_ckpt__check_blob(int dfd, const char *path, const struct strom_ckpt__entry *e, int full,
+                           uint8_t *buf, char *err, size_t errlen);
 /* Every blob of m present in dirfd with its recorded size and header; with full, their
  * payload checksums too. */
 int strom_ckpt__check_blobs(struct strom_ckpt *st, int dirfd, const struct strom_ckpt__manifest *m,

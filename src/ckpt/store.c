@@ -22,7 +22,7 @@
 #include "ckpt/ckpt_int.h"
 #include "strom/error.h"
 
-#define HASH_CHUNK ((size_t)1 << 20)
+#define HASH_CHUNK STROM_CKPT__HASH_CHUNK
 
 void strom_ckpt__notice(struct strom_ckpt *st, int rc, const char *msg)
 {
@@ -92,33 +92,56 @@ static int make_dirs(const char *dir)
     return rc;
 }
 
-static int take_lock(struct strom_ckpt *st, char *err, size_t errlen)
+/* flock(how) on name in the store's directory, into *fd; the pid written there when it
+ * is exclusive. -EBUSY naming the holder (the pid found there) when it is held. */
+static int lock_file(struct strom_ckpt *st, const char *name, int how, int *fd, char *err,
+                     size_t errlen)
 {
     char pid[32] = "", path[4096];
     ssize_t n;
 
-    strom_ckpt__path(path, sizeof path, st->dir, STROM_CKPT__LOCK);
-    st->lockfd = openat(st->dirfd, STROM_CKPT__LOCK, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-    if (st->lockfd < 0)
+    strom_ckpt__path(path, sizeof path, st->dir, name);
+    *fd = openat(st->dirfd, name, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (*fd < 0)
         return strom_ckpt__fail(err, errlen, -errno, "%s: %s", path, strom_strerror(-errno));
-    if (flock(st->lockfd, LOCK_EX | LOCK_NB) == 0) {
+    if (flock(*fd, how | LOCK_NB) == 0) {
         /* The pid serves only the message of whoever finds the lock held, so a failure to
-         * write it (a full disk) is no failure to open. */
-        n = snprintf(pid, sizeof pid, "%ld\n", (long)getpid());
-        int unwritten = ftruncate(st->lockfd, 0) || pwrite(st->lockfd, pid, (size_t)n, 0) != n;
-        (void)unwritten;
+         * write it (a full disk) is no failure to open. A shared lock leaves the file as
+         * it is: its holders are many. */
+        if (how == LOCK_EX) {
+            n = snprintf(pid, sizeof pid, "%ld\n", (long)getpid());
+            int unwritten = ftruncate(*fd, 0) || pwrite(*fd, pid, (size_t)n, 0) != n;
+            (void)unwritten;
+        }
         return 0;
     }
     if (errno != EWOULDBLOCK)
         return strom_ckpt__fail(err, errlen, -errno, "locking %s: %s", path,
                                 strom_strerror(-errno));
-    n = pread(st->lockfd, pid, sizeof pid - 1, 0);
+    n = pread(*fd, pid, sizeof pid - 1, 0);
     pid[n > 0 ? n : 0] = 0;
     pid[strcspn(pid, "\n")] = 0;
     return strom_ckpt__fail(err, errlen, -EBUSY,
                             "checkpoint directory %s is in use by another process (%s%s holds "
                             "the lock on %s)",
                             st->dir, pid[0] ? "pid " : "", pid[0] ? pid : "a process", path);
+}
+
+/* One process: LOCK, exclusively. Process self of a shared directory: LOCK shared (a
+ * single-process store waits for all of them, and they for it), LOCK.<self> exclusively
+ * (one store per process of the job). */
+static int take_lock(struct strom_ckpt *st, char *err, size_t errlen)
+{
+    char member[32];
+    int rc;
+
+    if (st->procs <= 1)
+        return lock_file(st, STROM_CKPT__LOCK, LOCK_EX, &st->lockfd, err, errlen);
+    rc = lock_file(st, STROM_CKPT__LOCK, LOCK_SH, &st->lockfd, err, errlen);
+    if (rc)
+        return rc;
+    snprintf(member, sizeof member, "%s.%u", STROM_CKPT__LOCK, st->self);
+    return lock_file(st, member, LOCK_EX, &st->memberfd, err, errlen);
 }
 
 int strom_ckpt_open(struct strom_ckpt **out, const char *dir, const struct strom_ckpt_config *cfg,
@@ -136,6 +159,9 @@ int strom_ckpt_open(struct strom_ckpt **out, const char *dir, const struct strom
         return strom_ckpt__fail(err, errlen, STROM_E_INVAL,
                                 "checkpoint store: fingerprint of %zu bytes (at most %d)",
                                 cfg->fingerprint_len, STROM_CKPT_FINGERPRINT_MAX);
+    if (cfg->procs > 1 && cfg->self >= cfg->procs)
+        return strom_ckpt__fail(err, errlen, STROM_E_INVAL, "checkpoint store: process %u of %u",
+                                cfg->self, cfg->procs);
     if (cfg->level < 0 || cfg->level > 19)
         return strom_ckpt__fail(err, errlen, STROM_E_INVAL,
                                 "checkpoint store: compression level %d (0 to 19)", cfg->level);
@@ -144,7 +170,9 @@ int strom_ckpt_open(struct strom_ckpt **out, const char *dir, const struct strom
         free(st);
         return strom_ckpt__fail(err, errlen, -ENOMEM, "checkpoint store: out of memory");
     }
-    st->dirfd = st->lockfd = -1;
+    st->dirfd = st->lockfd = st->memberfd = -1;
+    st->procs = cfg->procs;
+    st->self = cfg->self;
     if (cfg->fingerprint_len)
         memcpy(st->fingerprint, cfg->fingerprint, cfg->fingerprint_len);
     st->fingerprint_len = cfg->fingerprint_len;
@@ -179,6 +207,8 @@ void strom_ckpt_close(struct strom_ckpt *st)
     if (!st)
         return;
     strom_ckpt_abort(st->txn);
+    if (st->memberfd >= 0)
+        close(st->memberfd);
     if (st->lockfd >= 0)
         close(st->lockfd); /* releases the flock */
     if (st->dirfd >= 0)
@@ -297,10 +327,9 @@ out:
     return rc;
 }
 
-/* One blob of a manifest in dfd: size, header, and with full the payload's checksum (buf is
- * HASH_CHUNK bytes of scratch). */
-static int check_blob(int dfd, const char *path, const struct strom_ckpt__entry *e, int full,
-                      uint8_t *buf, char *err, size_t errlen)
+/* One blob of a manifest in dfd (ckpt_int.h). */
+int strom_ckpt__check_blob(int dfd, const char *path, const struct strom_ckpt__entry *e, int full,
+                           uint8_t *buf, char *err, size_t errlen)
 {
     uint64_t want = STROM_CKPT__BLOB_HDR + e->h.stored_len, off, sum;
     struct strom_ckpt__blob_hdr h;
@@ -379,8 +408,9 @@ int strom_ckpt__check_blobs(struct strom_ckpt *st, int dirfd, const struct strom
     strom_ckpt__dir_name(m->n, name);
     strom_ckpt__path(dpath, sizeof dpath, st->dir, name);
     for (size_t i = 0; !rc && i < m->nblobs; i++)
-        rc = check_blob(dirfd, strom_ckpt__path(path, sizeof path, dpath, m->blobs[i].name),
-                        &m->blobs[i], full, buf, err, errlen);
+        rc = strom_ckpt__check_blob(dirfd,
+                                    strom_ckpt__path(path, sizeof path, dpath, m->blobs[i].name),
+                                    &m->blobs[i], full, buf, err, errlen);
     free(buf);
     return rc;
 }
@@ -490,7 +520,7 @@ int strom_ckpt_read(struct strom_ckpt *st, uint64_t n, const char *name, uint8_t
     }
     e = &m.blobs[i];
     /* Size and header first, so that read names a fault as verify does. */
-    rc = check_blob(dfd, path, e, 0, hdr, err, errlen);
+    rc = strom_ckpt__check_blob(dfd, path, e, 0, hdr, err, errlen);
     if (rc)
         goto out;
     rc = strom_ckpt__read_file(dfd, dpath, name, STROM_CKPT__BLOB_HDR + e->h.stored_len, &bytes,

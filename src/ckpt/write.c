@@ -31,7 +31,7 @@
 #include "ckpt/ckpt_int.h"
 #include "strom/error.h"
 
-static void txn_free(struct strom_ckpt_txn *tx)
+void strom_ckpt__txn_free(struct strom_ckpt_txn *tx)
 {
     for (size_t i = 0; i < tx->nblobs; i++)
         free(tx->blobs[i].name);
@@ -145,7 +145,7 @@ int strom_ckpt_begin(struct strom_ckpt *st, uint64_t n, struct strom_ckpt_txn **
     *out = tx;
     return 0;
 fail:
-    txn_free(tx);
+    strom_ckpt__txn_free(tx);
     return rc;
 }
 
@@ -389,7 +389,10 @@ int strom_ckpt_commit(struct strom_ckpt_txn *tx, const void *meta, size_t meta_l
     struct strom_buf b = {0};
     int rc = 0;
 
-    if (meta_len > STROM_CKPT_META_MAX || (meta_len && !meta))
+    if (tx->joined)
+        rc = strom_ckpt__fail(err, errlen, STROM_E_BADSTATE,
+                              "%s: joined, not begun here: the committer commits it", tx->path);
+    else if (meta_len > STROM_CKPT_META_MAX || (meta_len && !meta))
         rc = strom_ckpt__fail(err, errlen, STROM_E_INVAL, "%s: metadata of %zu bytes (at most %zu)",
                               tx->path, meta_len, STROM_CKPT_META_MAX);
     else if (tx->failed)
@@ -421,7 +424,7 @@ int strom_ckpt_commit(struct strom_ckpt_txn *tx, const void *meta, size_t meta_l
     if (rc)
         goto fail;
     retention(st, tx->n);
-    txn_free(tx);
+    strom_ckpt__txn_free(tx);
     return 0;
 fail:
     strom_ckpt_abort(tx);
@@ -436,6 +439,10 @@ void strom_ckpt_abort(struct strom_ckpt_txn *tx)
 
     if (!tx)
         return;
+    if (tx->joined) { /* the committer's files: it commits or removes them */
+        strom_ckpt__txn_free(tx);
+        return;
+    }
     st = tx->st;
     rc = strom_ckpt__remove_dir(st->dirfd, tx->name);
     if (rc) {
@@ -443,5 +450,5 @@ void strom_ckpt_abort(struct strom_ckpt_txn *tx)
         strom_ckpt__notice(st, rc, note);
     }
     strom_ckpt__fsync_dir(st->dirfd);
-    txn_free(tx);
+    strom_ckpt__txn_free(tx);
 }

@@ -5,7 +5,9 @@
  * can be snapshotted from its owner, restored into another instance and rerouted in one
  * step: the events that follow go to the new owner, which has exactly the state the old one
  * had. This is the stop-the-world form of the live migration protocol of DESIGN.md.
+ * Also: cancelling a running job.
  */
+#include <errno.h>
 #include <stdio.h>
 
 #include "runtime/runtime_int.h"
@@ -125,4 +127,13 @@ int strom_job_move_keygroup(struct strom_job *job, const char *name, unsigned kg
         rc = strom_job_restore_keygroup(job, name, kg, instance, b.data, b.len);
     strom_buf_release(&b);
     return rc;
+}
+
+int strom_job_cancel(struct strom_job *job)
+{
+    if (!job)
+        return STROM_E_INVAL;
+    strom_rt__set_error(job, -ECANCELED, "the job was cancelled");
+    strom_rt__fail(job, -ECANCELED);
+    return 0;
 }

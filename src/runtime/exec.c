@@ -394,24 +394,12 @@ int strom_job_wait(struct strom_job *job)
     if (!job->joined) {
         for (unsigned i = 0; i < job->n_threads_started; i++)
             pthread_join(job->threads[i], NULL);
-        strom_rt__remote_join(job);
         job->seconds = strom_rt__now() - job->t_start;
-        if (job->cp) {
-            bool ok = atomic_load(&job->result) == 0;
-            for (unsigned i = 0; i < job->n_all && ok; i++)
-                ok = job->all[i]->finished;
-            strom_rt__cp_stop(job);
-            for (unsigned i = 0; i < job->n_all && ok; i++) {
-                struct strom_ctx *c = job->all[i];
-                int rc;
-                if (c->node->op->end && (rc = c->node->op->end(c))) {
-                    ok = false;
-                    fail(c, rc, "end");
-                }
-            }
-            if (ok)
-                strom_rt__cp_finished(job);
-        }
+        /* before the remote threads end: in a distributed run the processes settle the
+         * end of their checkpoints through them */
+        if (job->cp)
+            strom_rt__cp_end(job);
+        strom_rt__remote_join(job);
         for (unsigned i = 0; i < job->n_all; i++) {
             struct strom_ctx *c = job->all[i];
             if (c->opened && c->node->op->close)

@@ -391,6 +391,8 @@ int strom_job_start(struct strom_job *job)
         rc = wire(job);
     if (!rc)
         rc = strom_rt__remote_place(job);
+    if (!rc)
+        rc = strom_rt__cp_prepare(job);
     if (rc) {
         if (!job->errmsg[0])
             strom_rt__set_error(job, rc, "cannot build the job: %s", strom_strerror(rc));

@@ -40,17 +40,53 @@
  *   16      8     barrier
  *   24      40*n  events: key u64, time i64, v[0..2] i64
  *
- * exactly 24 + 40 n bytes. Threads: the sender and the receiver thread, each the only one to
- * call its side of the transport.
+ * exactly 24 + 40 n bytes.
+ *
+ * Control messages (channel STROM_CHAN_CTL | kind; kinds in runtime_int.h, the checkpoint
+ * protocol they serve in checkpoint.c), little endian, every one exactly as long as its
+ * kind says (BLOBS: at most STROM_CTL_MAX bytes):
+ *
+ *   offset  size  field
+ *   0       4     from: the sending process (< procs, not the receiver)
+ *   ABORT      4  4  code: why the sender's job failed (negative)
+ *   HELLO      4  8  n: the checkpoint the sender resumed from (0: none)
+ *   BEGIN      4  8  n (> 0)
+ *   COMMITTED  4  8  n (> 0)
+ *   DONE       4  4  code: 0, the sender finished and committed; else why not (negative)
+ *   BLOBS      4  8  n (> 0)
+ *              12 4  flags: 1 = the last fragment, nothing else
+ *              16 k  a fragment of the export of the sender's blobs of n (strom/ckpt.h)
+ *
+ * They go out on the receiver thread, which also sends the credits: queued by whoever
+ * sends them (strom_rt__ctl_send), sent without waiting in the order queued, what the
+ * transport cannot take now on the next round. A process ends its receiver thread once
+ * its control protocol is over too (strom_rt__ctl_done), after what it queued has gone.
+ * A process whose job fails sends ABORT to every other, so that none waits for it; the
+ * others fail with its code. A process whose job stops reads on, throwing away, until its
+ * sender thread has stopped, so that two stopping processes never wait in a send for each
+ * other to read.
+ *
+ * Threads: the sender and the receiver thread, each the only one to call its side of the
+ * transport.
  */
 #include <errno.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "core/le.h"
 #include "runtime/runtime_int.h"
 #include "strom/error.h"
+
+/* A control message waiting for the receiver thread to send it. */
+struct ctl_out {
+    struct ctl_out *next;
+    unsigned proc;
+    uint32_t chan;
+    size_t len;
+    uint8_t bytes[];
+};
 
 struct strom_remote {
     struct strom_dist_config cfg;
@@ -59,8 +95,12 @@ struct strom_remote {
     pthread_t sender, receiver;
     bool sender_started, receiver_started;
     _Atomic bool sender_done; /* every outbound channel has sent its end (or it failed) */
-    uint8_t *sbuf, *rbuf; /* one encoded batch each */
+    _Atomic bool ctl_done;    /* this process's control protocol is over */
+    bool peer_failed;         /* the receiver's: an ABORT came (not to be echoed) */
+    uint8_t *sbuf, *rbuf;     /* one encoded message each */
     size_t cap;
+    pthread_mutex_t out_lock; /* guards the queue of control messages */
+    struct ctl_out *out_head, *out_tail;
 };
 
 #define KNOWN_FLAGS (STROM_BATCH_WM | STROM_BATCH_END | STROM_BATCH_BARRIER)
@@ -82,8 +122,7 @@ size_t strom_rt__batch_encode(const struct strom_batch *b, uint8_t *out)
     return (size_t)(p - out);
 }
 
-int strom_rt__batch_decode(const uint8_t *p, size_t len, unsigned max_events,
-                           struct strom_batch *b)
+int strom_rt__batch_decode(const uint8_t *p, size_t len, unsigned max_events, struct strom_batch *b)
 {
     uint32_t n, flags;
     if (len < STROM_BATCH_WIRE_HDR)
@@ -110,20 +149,123 @@ int strom_rt__batch_decode(const uint8_t *p, size_t len, unsigned max_events,
 
 size_t strom_job_batch_wire_max(const struct strom_job *job)
 {
-    return STROM_BATCH_WIRE_HDR + (size_t)job->cfg.batch_events * STROM_EVENT_WIRE;
+    size_t b = STROM_BATCH_WIRE_HDR + (size_t)job->cfg.batch_events * STROM_EVENT_WIRE;
+    return b > STROM_CTL_MAX ? b : STROM_CTL_MAX;
+}
+
+/* Control messages' payload lengths by kind; BLOBS: its header. */
+static const size_t ctl_len[STROM_CTL_KINDS] = {
+    [STROM_CTL_ABORT] = 8,      [STROM_CTL_HELLO] = 12,
+    [STROM_CTL_BEGIN] = 12,     [STROM_CTL_BLOBS] = STROM_CTL_BLOBS_HDR,
+    [STROM_CTL_COMMITTED] = 12, [STROM_CTL_DONE] = 8};
+
+size_t strom_rt__ctl_encode(const struct strom_ctl *m, uint8_t *out)
+{
+    strom_le_put32(out, m->from);
+    switch (m->kind) {
+    case STROM_CTL_ABORT:
+    case STROM_CTL_DONE:
+        strom_le_put32(out + 4, (uint32_t)m->code);
+        return 8;
+    case STROM_CTL_BLOBS:
+        strom_le_put64(out + 4, m->n);
+        strom_le_put32(out + 12, m->last ? 1u : 0u);
+        memcpy(out + STROM_CTL_BLOBS_HDR, m->data, m->len);
+        return STROM_CTL_BLOBS_HDR + m->len;
+    default: /* HELLO, BEGIN, COMMITTED */
+        strom_le_put64(out + 4, m->n);
+        return 12;
+    }
+}
+
+int strom_rt__ctl_decode(uint32_t kind, const uint8_t *p, size_t len, unsigned procs, unsigned self,
+                         struct strom_ctl *m)
+{
+    uint32_t flags;
+
+    if (kind == 0 || kind >= STROM_CTL_KINDS || len < 4)
+        return STROM_E_CORRUPT;
+    if (kind == STROM_CTL_BLOBS ? len < STROM_CTL_BLOBS_HDR || len > STROM_CTL_MAX
+                                : len != ctl_len[kind])
+        return STROM_E_CORRUPT;
+    *m = (struct strom_ctl){.kind = kind, .from = strom_le_get32(p)};
+    if (m->from >= procs || m->from == self)
+        return STROM_E_CORRUPT;
+    switch (kind) {
+    case STROM_CTL_ABORT:
+    case STROM_CTL_DONE:
+        m->code = (int32_t)strom_le_get32(p + 4);
+        if (m->code > 0 || (kind == STROM_CTL_ABORT && m->code == 0))
+            return STROM_E_CORRUPT;
+        return 0;
+    case STROM_CTL_BLOBS:
+        m->n = strom_le_get64(p + 4);
+        flags = strom_le_get32(p + 12);
+        if (!m->n || (flags & ~1u))
+            return STROM_E_CORRUPT;
+        m->last = flags & 1u;
+        m->data = p + STROM_CTL_BLOBS_HDR;
+        m->len = len - STROM_CTL_BLOBS_HDR;
+        return 0;
+    default: /* HELLO, BEGIN, COMMITTED */
+        m->n = strom_le_get64(p + 4);
+        return kind != STROM_CTL_HELLO && !m->n ? STROM_E_CORRUPT : 0;
+    }
+}
+
+int strom_rt__ctl_send(struct strom_job *job, unsigned proc, struct strom_ctl *m)
+{
+    struct strom_remote *r = job->remote;
+    struct ctl_out *o = malloc(sizeof *o + STROM_CTL_MAX);
+
+    if (!o)
+        return -ENOMEM;
+    m->from = r->cfg.self;
+    o->next = NULL;
+    o->proc = proc;
+    o->chan = STROM_CHAN_CTL | m->kind;
+    o->len = strom_rt__ctl_encode(m, o->bytes);
+    pthread_mutex_lock(&r->out_lock);
+    if (r->out_tail)
+        r->out_tail->next = o;
+    else
+        r->out_head = o;
+    r->out_tail = o;
+    pthread_mutex_unlock(&r->out_lock);
+    return 0;
+}
+
+void strom_rt__ctl_done(struct strom_job *job)
+{
+    if (job->remote)
+        atomic_store(&job->remote->ctl_done, true);
+}
+
+unsigned strom_rt__self(const struct strom_job *job)
+{
+    return job->remote ? job->remote->cfg.self : 0;
+}
+
+unsigned strom_rt__procs(const struct strom_job *job)
+{
+    return job->remote ? job->remote->cfg.procs : 1;
 }
 
 int strom_job_set_distributed(struct strom_job *job, const struct strom_dist_config *dc)
 {
-    if (!job || !dc || !dc->place || !dc->transport.send || !dc->transport.recv ||
-        dc->procs == 0 || dc->self >= dc->procs)
+    if (!job || !dc || !dc->place || !dc->transport.send || !dc->transport.recv || dc->procs == 0 ||
+        dc->self >= dc->procs)
         return STROM_E_INVAL;
     if (job->started || job->remote)
         return strom_rt__set_error(job, STROM_E_BADSTATE,
                                    "a distributed run is set up before start, once");
+    if (job->cp) /* the store was opened for one process */
+        return strom_rt__set_error(job, STROM_E_BADSTATE,
+                                   "a distributed run is set up before its checkpoints");
     if (!(job->remote = calloc(1, sizeof *job->remote)))
         return -ENOMEM;
     job->remote->cfg = *dc;
+    pthread_mutex_init(&job->remote->out_lock, NULL);
     return 0;
 }
 
@@ -138,16 +280,19 @@ int strom_rt__remote_place(struct strom_job *job)
     unsigned local = 0;
     if (!r)
         return 0;
-    if (job->cp)
-        return strom_rt__set_error(job, STROM_E_BADSTATE,
-                                   "checkpoints are not available in a distributed run");
+    if (job->n_chans >= STROM_CHAN_CTL) /* the ids above are reserved */
+        return strom_rt__set_error(job, STROM_E_GRAPH,
+                                   "%u channels: a distributed run has fewer than %u", job->n_chans,
+                                   STROM_CHAN_CTL);
+    /* without checkpoints there is no control protocol to wait for */
+    atomic_init(&r->ctl_done, job->cp == NULL);
     for (unsigned i = 0; i < job->n_all; i++) {
         struct strom_ctx *c = job->all[i];
         c->proc = r->cfg.place(r->cfg.place_arg, c->node->name, c->idx, c->node->par);
         if (c->proc >= r->cfg.procs)
             return strom_rt__set_error(job, STROM_E_INVAL,
-                                       "'%s' instance %u placed on process %u of %u",
-                                       c->node->name, c->idx, c->proc, r->cfg.procs);
+                                       "'%s' instance %u placed on process %u of %u", c->node->name,
+                                       c->idx, c->proc, r->cfg.procs);
         /* this process's threads share its own instances; the others' run elsewhere */
         c->thread = c->proc == r->cfg.self ? local++ % job->cfg.threads : UINT32_MAX;
     }
@@ -211,8 +356,8 @@ static void *sender_main(void *arg)
                    (b = strom_ring_pop(&ch->data))) {
                 size_t len = strom_rt__batch_encode(b, r->sbuf);
                 bool end = b->flags & STROM_BATCH_END;
-                int rc = r->cfg.transport.send(r->cfg.transport.arg, ch->to->proc, i, r->sbuf,
-                                               len, 1);
+                int rc =
+                    r->cfg.transport.send(r->cfg.transport.arg, ch->to->proc, i, r->sbuf, len, 1);
                 atomic_fetch_sub_explicit(&r->credit[i], 1, memory_order_relaxed);
                 strom_rt__batch_done(job, ch, b);
                 if (rc) {
@@ -234,7 +379,6 @@ static void *sender_main(void *arg)
 out:
     free(ended);
     atomic_store(&r->sender_done, true);
-    atomic_fetch_sub(&job->running, 1);
     return NULL;
 }
 
@@ -254,8 +398,8 @@ static int give_credits(struct strom_job *job, const bool *ended)
         if (!(n = ret - r->acked[i]))
             continue;
         strom_le_put32(b, n);
-        rc = r->cfg.transport.send(r->cfg.transport.arg, ch->from->proc, i | STROM_CHAN_CREDIT,
-                                   b, 4, 0);
+        rc = r->cfg.transport.send(r->cfg.transport.arg, ch->from->proc, i | STROM_CHAN_CREDIT, b,
+                                   4, 0);
         if (rc == -EAGAIN)
             continue;
         /* A sender that has sent its end may be gone before its end is read here: it
@@ -268,6 +412,87 @@ static int give_credits(struct strom_job *job, const bool *ended)
     return 0;
 }
 
+/* Sends the queued control messages, in order, until the transport cannot take one now.
+ * One for a process that has gone is dropped: it has ended and needs nothing more. */
+static int flush_ctl(struct strom_job *job)
+{
+    struct strom_remote *r = job->remote;
+    int rc = 0;
+
+    pthread_mutex_lock(&r->out_lock);
+    while (r->out_head) {
+        struct ctl_out *o = r->out_head;
+        rc = r->cfg.transport.send(r->cfg.transport.arg, o->proc, o->chan, o->bytes, o->len, 0);
+        if (rc == -EAGAIN) {
+            rc = 0;
+            break;
+        }
+        if (rc && rc != -EPIPE && rc != -ECONNRESET)
+            break;
+        rc = 0;
+        if (!(r->out_head = o->next))
+            r->out_tail = NULL;
+        free(o);
+    }
+    pthread_mutex_unlock(&r->out_lock);
+    return rc;
+}
+
+static bool ctl_pending(struct strom_remote *r)
+{
+    bool pending;
+    pthread_mutex_lock(&r->out_lock);
+    pending = r->out_head != NULL;
+    pthread_mutex_unlock(&r->out_lock);
+    return pending;
+}
+
+/* The job has failed here: tell every other process, as far as the transport takes it
+ * within a moment (a peer that does not read is failing too, or gone). */
+static void broadcast_abort(struct strom_job *job)
+{
+    struct strom_remote *r = job->remote;
+    struct strom_ctl m = {
+        .kind = STROM_CTL_ABORT, .from = r->cfg.self, .code = atomic_load(&job->result)};
+    uint8_t b[16];
+    size_t len;
+
+    if (m.code >= 0)
+        m.code = STROM_E_BADSTATE;
+    len = strom_rt__ctl_encode(&m, b);
+    for (unsigned p = 0; p < r->cfg.procs; p++) {
+        if (p == r->cfg.self)
+            continue;
+        for (int tries = 0; tries < 100; tries++) {
+            struct timespec ts = {0, 1000000};
+            if (r->cfg.transport.send(r->cfg.transport.arg, p, STROM_CHAN_CTL | STROM_CTL_ABORT, b,
+                                      len, 0) != -EAGAIN)
+                break;
+            nanosleep(&ts, NULL);
+        }
+    }
+}
+
+/* A control message: ABORT here, the checkpoint protocol's to checkpoint.c. */
+static int on_ctl(struct strom_job *job, uint32_t kind, size_t len)
+{
+    struct strom_remote *r = job->remote;
+    struct strom_ctl m;
+    int rc = strom_rt__ctl_decode(kind, r->rbuf, len, r->cfg.procs, r->cfg.self, &m);
+
+    if (rc)
+        return strom_rt__set_error(job, rc,
+                                   "a malformed control message (kind %u, %zu bytes) "
+                                   "from another process",
+                                   kind, len);
+    if (kind == STROM_CTL_ABORT) {
+        r->peer_failed = true;
+        return strom_rt__set_error(job, m.code, "process %u failed: %s", m.from,
+                                   strom_strerror(m.code));
+    }
+    return strom_rt__cp_control(job, &m);
+}
+
 /* Takes credits for this process's outbound channels, and batches for its inbound ones,
  * which it pushes onto their rings (the credits leave room), until every inbound channel
  * has received its end and every outbound one has sent it. */
@@ -276,7 +501,7 @@ static void *receiver_main(void *arg)
     struct strom_job *job = arg;
     struct strom_remote *r = job->remote;
     unsigned left = 0;
-    bool *ended = calloc(job->n_chans ? job->n_chans : 1, sizeof *ended);
+    bool *ended = calloc(job->n_chans ? job->n_chans : 1, sizeof *ended), aborted = false;
 
     if (!ended) {
         thread_fail(job, -ENOMEM, "the receiver thread", 0);
@@ -284,32 +509,69 @@ static void *receiver_main(void *arg)
     }
     for (unsigned i = 0; i < job->n_chans; i++)
         left += inbound(r, job->chans[i]);
-    while (!stopping(job)) {
+    for (;;) {
         uint32_t chan = 0;
         size_t len = 0;
         struct strom_chan *ch;
         struct strom_batch *b;
         int rc;
+        if (stopping(job)) { /* failures below stop the job and come here */
+            if (!aborted && atomic_load(&job->result) && !r->peer_failed)
+                broadcast_abort(job);
+            aborted = true;
+            /* This process's sender may be stuck in a send to a peer that waits, stuck in
+             * a send too, for this process to read: read on, throwing away, until the
+             * sender has stopped. */
+            if (atomic_load(&r->sender_done))
+                break;
+            rc = r->cfg.transport.recv(r->cfg.transport.arg, &chan, r->rbuf, r->cap, &len, 1);
+            if (rc && rc != -EAGAIN) {
+                struct timespec ts = {0, 1000000};
+                nanosleep(&ts, NULL); /* nothing left to read: the sender's send fails */
+            }
+            continue;
+        }
         if ((rc = give_credits(job, ended))) {
             thread_fail(job, rc, "returning credits to another process", 0);
-            break;
+            continue;
         }
-        /* done when nothing more comes in and the sender is done (it needs our credits) */
-        if (!left && atomic_load(&r->sender_done))
+        if ((rc = flush_ctl(job))) {
+            thread_fail(job, rc, "sending a control message to another process", 0);
+            continue;
+        }
+        /* done when nothing more comes in, the sender is done (it needs our credits) and
+         * so is the control protocol, with what it sent */
+        if (!left && atomic_load(&r->sender_done) && atomic_load(&r->ctl_done) && !ctl_pending(r))
             break;
         rc = r->cfg.transport.recv(r->cfg.transport.arg, &chan, r->rbuf, r->cap, &len, 1);
         if (rc == -EAGAIN)
             continue;
+        if (rc == -ECONNRESET && !left && !strom_rt__cp_expecting(job)) {
+            /* every peer has gone, and none owes this process anything: what is left
+             * is this process's own end (its checkpoints' part of it) */
+            struct timespec ts = {0, 1000000};
+            nanosleep(&ts, NULL);
+            continue;
+        }
         if (rc) {
             thread_fail(job, rc, "receiving from another process", chan);
-            break;
+            continue;
+        }
+        if (!(chan & STROM_CHAN_CREDIT) && (chan & STROM_CHAN_CTL)) {
+            if ((rc = on_ctl(job, chan & ~STROM_CHAN_CTL, len))) {
+                strom_rt__fail(job, rc); /* on_ctl has said why */
+                continue;
+            }
+            continue;
         }
         if (chan & STROM_CHAN_CREDIT) {
             chan &= ~STROM_CHAN_CREDIT;
             if (chan >= job->n_chans || !outbound(r, job->chans[chan]) || len != 4) {
-                thread_fail(job, STROM_E_CORRUPT, "credits for a channel this process does "
-                            "not send on", chan);
-                break;
+                thread_fail(job, STROM_E_CORRUPT,
+                            "credits for a channel this process does "
+                            "not send on",
+                            chan);
+                continue;
             }
             atomic_fetch_add_explicit(&r->credit[chan], (int32_t)strom_le_get32(r->rbuf),
                                       memory_order_release);
@@ -318,17 +580,17 @@ static void *receiver_main(void *arg)
         if (chan >= job->n_chans || !inbound(r, job->chans[chan]) || ended[chan]) {
             thread_fail(job, STROM_E_CORRUPT, "a batch for a channel this process does not read",
                         chan);
-            break;
+            continue;
         }
         ch = job->chans[chan];
         if (!(b = strom_rt__batch_get(ch))) {
             thread_fail(job, -ENOMEM, "receiving a batch", chan);
-            break;
+            continue;
         }
         if ((rc = strom_rt__batch_decode(r->rbuf, len, job->cfg.batch_events, b))) {
             strom_rt__batch_done(job, ch, b);
             thread_fail(job, rc, "a malformed batch from another process", chan);
-            break;
+            continue;
         }
         if (b->flags & STROM_BATCH_END) {
             ended[chan] = true;
@@ -337,12 +599,13 @@ static void *receiver_main(void *arg)
         if (strom_ring_push(&ch->data, b)) { /* more batches than credits: a broken peer */
             free(b);
             thread_fail(job, STROM_E_CORRUPT, "a batch beyond its channel's credits", chan);
-            break;
+            continue;
         }
     }
 out:
+    if (!aborted && atomic_load(&job->result) && !r->peer_failed)
+        broadcast_abort(job);
     free(ended);
-    atomic_fetch_sub(&job->running, 1);
     return NULL;
 }
 
@@ -352,16 +615,13 @@ int strom_rt__remote_start(struct strom_job *job)
     int rc;
     if (!r)
         return 0;
-    atomic_fetch_add(&job->running, 2);
-    if ((rc = -pthread_create(&r->sender, NULL, sender_main, job))) {
-        atomic_fetch_sub(&job->running, 2);
+    /* not counted in job->running: they end after the worker threads, once strom_job_wait
+     * has settled the end of the checkpoints with the other processes */
+    if ((rc = -pthread_create(&r->sender, NULL, sender_main, job)))
         return rc;
-    }
     r->sender_started = true;
-    if ((rc = -pthread_create(&r->receiver, NULL, receiver_main, job))) {
-        atomic_fetch_sub(&job->running, 1);
+    if ((rc = -pthread_create(&r->receiver, NULL, receiver_main, job)))
         return rc;
-    }
     r->receiver_started = true;
     return 0;
 }
@@ -387,6 +647,12 @@ void strom_rt__remote_free(struct strom_job *job)
     free(r->rbuf);
     free((void *)r->credit);
     free(r->acked);
+    while (r->out_head) {
+        struct ctl_out *o = r->out_head;
+        r->out_head = o->next;
+        free(o);
+    }
+    pthread_mutex_destroy(&r->out_lock);
     free(r);
     job->remote = NULL;
 }

@@ -41,10 +41,11 @@
 
 #include "runtime/ring.h"
 #include "strom/job.h"
+#include "strom/state.h"
 
 #define STROM_NAME_MAX 64
-#define STROM_BATCH_WM 1u  /* the batch ends with a watermark */
-#define STROM_BATCH_END 2u /* the batch ends the channel's stream */
+#define STROM_BATCH_WM 1u      /* the batch ends with a watermark */
+#define STROM_BATCH_END 2u     /* the batch ends the channel's stream */
 #define STROM_BATCH_BARRIER 4u /* the batch ends with checkpoint barrier `barrier` */
 
 struct strom_batch {
@@ -103,7 +104,7 @@ struct strom_ctx {
     unsigned idx;
     unsigned global_idx; /* in job->all */
     unsigned thread;
-    unsigned proc;       /* the process that runs it (distributed runs; else 0) */
+    unsigned proc; /* the process that runs it (distributed runs; else 0) */
     struct strom_kstate *ks;
     void *local;
     struct strom_chan **in;
@@ -136,7 +137,7 @@ struct strom_job {
     bool started, joined;
     bool quiesced; /* paused and nothing in flight: key groups may move */
     _Atomic int stop;
-    _Atomic unsigned running; /* worker threads that have not exited */
+    _Atomic unsigned running; /* worker threads that have not exited (not the remote ones) */
     _Atomic int paused;
     _Atomic long busy;
     _Atomic int result;
@@ -145,7 +146,7 @@ struct strom_job {
     bool failed;
     double t_start, seconds;
     char errmsg[512];
-    struct strom_cp *cp; /* checkpoints, NULL when off (checkpoint.c) */
+    struct strom_cp *cp;         /* checkpoints, NULL when off (checkpoint.c) */
     struct strom_remote *remote; /* distributed runs, NULL when not (remote.c) */
     const char *cp_dir;
     _Atomic uint64_t barrier_req; /* the barrier sources are to inject next, 0 none */
@@ -171,9 +172,9 @@ void strom_rt__batch_done(struct strom_job *job, struct strom_chan *ch, struct s
 void strom_rt__backoff(unsigned idle);
 
 /* remote.c: distributed runs (strom_job_set_distributed) */
-bool strom_rt__local(const struct strom_ctx *c); /* c runs in this process */
-int strom_rt__remote_place(struct strom_job *job);  /* at wiring: every instance's process */
-int strom_rt__remote_start(struct strom_job *job);  /* the sender and receiver threads */
+bool strom_rt__local(const struct strom_ctx *c);   /* c runs in this process */
+int strom_rt__remote_place(struct strom_job *job); /* at wiring: every instance's process */
+int strom_rt__remote_start(struct strom_job *job); /* the sender and receiver threads */
 void strom_rt__remote_join(struct strom_job *job);
 void strom_rt__remote_free(struct strom_job *job);
 /* The wire form of a batch (the byte table is in remote.c): encode returns the length;
@@ -184,13 +185,144 @@ int strom_rt__batch_decode(const uint8_t *p, size_t len, unsigned max_events,
 #define STROM_BATCH_WIRE_HDR 24
 #define STROM_EVENT_WIRE 40
 
-/* checkpoint.c */
-int strom_rt__cp_restore(struct strom_job *job);
+/* Control messages between the processes of a distributed run, on channel
+ * STROM_CHAN_CTL | kind (strom/job.h): their wire forms are in remote.c, the checkpoint
+ * protocol they carry in checkpoint.c. */
+enum strom_ctl_kind {
+    STROM_CTL_ABORT = 1, /* any -> any: the sender's job failed, with code */
+    STROM_CTL_HELLO,     /* p -> committer: p resumed from checkpoint n (0: a fresh start) */
+    STROM_CTL_BEGIN,     /* committer -> p: checkpoint n has begun */
+    STROM_CTL_BLOBS,     /* p -> committer: a fragment of the export of p's blobs of n */
+    STROM_CTL_COMMITTED, /* committer -> p: checkpoint n is complete */
+    STROM_CTL_DONE,      /* p -> committer: p has ended, its output committed (code 0) or not */
+    STROM_CTL_KINDS
+};
+#define STROM_CTL_MAX 4096     /* bytes of a control message, at most */
+#define STROM_CTL_BLOBS_HDR 16 /* a BLOBS message before its fragment */
+
+struct strom_ctl {
+    uint32_t kind;
+    uint32_t from;       /* the sending process */
+    uint64_t n;          /* HELLO, BEGIN, BLOBS, COMMITTED */
+    int32_t code;        /* ABORT (< 0), DONE (<= 0) */
+    bool last;           /* BLOBS: the export's last fragment */
+    const uint8_t *data; /* BLOBS: the fragment (borrowed), len bytes */
+    size_t len;
+};
+
+/* remote.c: encode writes m's payload to out (STROM_CTL_MAX bytes of room) and returns its
+ * length; decode checks the payload of a message of kind against len, procs and self (a
+ * known kind, the exact length, a sender that is another process, codes, flags), 0 or
+ * STROM_E_CORRUPT. m->data then points into p. */
+size_t strom_rt__ctl_encode(const struct strom_ctl *m, uint8_t *out);
+int strom_rt__ctl_decode(uint32_t kind, const uint8_t *p, size_t len, unsigned procs, unsigned self,
+                         struct strom_ctl *m);
+/* Queue m (encoded now, from this process) for process proc; the receiver thread sends it,
+ * in the order queued. 0 or -ENOMEM. Any thread. */
+int strom_rt__ctl_send(struct strom_job *job, unsigned proc, struct strom_ctl *m);
+/* This process's control protocol is over: the receiver thread may end once the messages
+ * queued are sent and its channels are done. */
+void strom_rt__ctl_done(struct strom_job *job);
+unsigned strom_rt__self(const struct strom_job *job);  /* 0 when not distributed */
+unsigned strom_rt__procs(const struct strom_job *job); /* 1 when not distributed */
+
+/* checkpoint.c and restore.c: a job's checkpoints (the protocol is in checkpoint.c) */
+
+/* An instance's snapshot at barrier n, from its worker to the checkpoint thread. */
+struct cp_blob {
+    struct cp_blob *next;
+    unsigned inst; /* index in job->all */
+    uint64_t n;
+    struct strom_buf buf;
+    size_t local_off, local_len; /* the operator's bytes inside buf */
+    double seconds;              /* the instance's time serializing it */
+};
+
+/* A control message for the checkpoint thread, from the receiver thread. */
+struct cp_msg {
+    struct cp_msg *next;
+    uint32_t kind; /* STROM_CTL_BEGIN, _COMMITTED (a member), _BLOBS (the committer) */
+    unsigned from;
+    uint64_t n;
+    struct strom_buf bytes; /* BLOBS: the whole export of from's blobs */
+};
+
+enum cp_state {
+    CP_IDLE,    /* no checkpoint under way (the committer waits for the interval) */
+    CP_WRITING, /* checkpoint n under way: this process's blobs are being written */
+    CP_STOPPED, /* the run is ending: no more checkpoints */
+};
+
+struct strom_cp {
+    struct strom_ckpt *store;
+    double interval;
+    void (*log)(void *arg, const char *msg);
+    void *log_arg;
+    pthread_t thread;
+    bool thread_started;
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    struct cp_blob *head, *tail;  /* guarded by lock */
+    struct cp_msg *mhead, *mtail; /* guarded by lock */
+    bool stop;                    /* guarded by lock */
+    /* distributed runs (fixed at start): process 0 commits, the others are members */
+    bool dist, committer;
+    unsigned self, procs;
+    unsigned n_local; /* instances this process runs */
+    /* the committer: the processes that reported their end (DONE), guarded by lock */
+    bool *done;
+    unsigned n_done;
+    int peer_rc; /* the first failure a process reported */
+    /* the committer's receiver thread alone: exports arriving in fragments, per process */
+    struct strom_buf *frag;
+    uint64_t *frag_n;
+    /* the checkpoint thread's own */
+    enum cp_state state;
+    struct strom_ckpt_txn *txn;
+    uint64_t n;      /* under way, 0 if none */
+    uint64_t joined; /* a member: the newest checkpoint it joined */
+    unsigned acked;  /* this process's blobs of n that are durable */
+    bool *proc_in;   /* the committer: processes whose blobs of n are adopted */
+    unsigned procs_in;
+    double next; /* the committer: when to begin the next checkpoint */
+    double t_begin;
+    double serialize; /* the longest time an instance spent serializing, this checkpoint */
+    uint64_t raw;
+    struct cp_blob *held; /* blobs kept for their operator's commit, in the order written */
+    /* per instance: the buffer of its last blob, written and kept for the next one, so
+     * that a large state is not copied into fresh memory (page faults, realloc copies)
+     * at every checkpoint; guarded by lock */
+    struct strom_buf *spare;
+    bool finished_before;
+    struct strom_checkpoint_stats st;
+    /* restore.c: per instance, the operator's bytes of the checkpoint resumed from */
+    uint8_t **rbytes;
+    size_t *rlen;
+};
+
+void strom_rt__cp_log(struct strom_cp *cp, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* Before restore and before the threads start: roles and tables. */
+int strom_rt__cp_prepare(struct strom_job *job);
+/* After the threads started: the checkpoint thread. */
 int strom_rt__cp_start(struct strom_job *job);
-void strom_rt__cp_stop(struct strom_job *job);
-int strom_rt__cp_finished(struct strom_job *job);
+/* After the workers have exited (strom_job_wait): stop taking checkpoints, let the local
+ * instances commit what is left (end) when the job succeeded, and record that it finished;
+ * in a distributed run together with the other processes (checkpoint.c, "The end"). */
+void strom_rt__cp_end(struct strom_job *job);
 void strom_rt__cp_free(struct strom_job *job);
+/* A control message for the checkpoint protocol, on the receiver thread; 0, or a code that
+ * fails the job (a message that breaks the protocol). */
+int strom_rt__cp_control(struct strom_job *job, const struct strom_ctl *m);
+/* The protocol still waits for messages from other processes (the committer, for the
+ * members' DONE). Any thread. */
+bool strom_rt__cp_expecting(struct strom_job *job);
 /* Snapshot ctx at barrier n, hand the blob to the checkpoint thread, pass the barrier on. */
 int strom_rt__barrier(struct strom_ctx *ctx, uint64_t n);
+
+/* restore.c: before the threads start, the newest complete checkpoint's state into this
+ * process's instances. */
+int strom_rt__cp_restore(struct strom_job *job);
 
 #endif

@@ -7,7 +7,8 @@
  * Threads: send is called from the sender and the receiver thread at once (batches and
  * credits), which is why a message goes out in one sendmsg from the caller's buffers;
  * recv from the receiver thread alone. A peer whose socket reports end-of-file has closed
- * its end (it is done, or gone): it is dropped from the poll set. A process that has
+ * its end (it is done, or gone): it is dropped from the poll set, and a message sent to it
+ * afterwards gets -EPIPE, as one sent before would have. A process that has
  * finished closes its sockets without reading the credits still on their way to it; the
  * kernel reports that to the peer once, as ECONNRESET, ahead of the messages the finished
  * process sent before it closed, which are still read. A process that still expects
@@ -22,6 +23,10 @@
 
 #include "strom/error.h"
 #include "strom/job.h"
+
+/* In fd[]: the end towards a peer that has closed its own (end-of-file came), closed
+ * here; sending to it is -EPIPE. */
+#define PEER_GONE (-2)
 
 struct strom_sockmesh {
     unsigned procs;
@@ -82,8 +87,10 @@ static int mesh_send(void *arg, unsigned proc, uint32_t chan, const void *bytes,
     struct msghdr mh = {.msg_iov = iov, .msg_iovlen = 2};
     int fd;
 
-    if (proc >= m->procs || (fd = m->fd[proc]) < 0)
+    if (proc >= m->procs || m->fd[proc] == -1)
         return STROM_E_INVAL;
+    if ((fd = m->fd[proc]) == PEER_GONE) /* as the kernel says of a closed peer */
+        return -EPIPE;
     for (;;) {
         ssize_t k = sendmsg(fd, &mh, MSG_NOSIGNAL | (wait ? 0 : MSG_DONTWAIT));
         if (k == (ssize_t)(len + 4))
@@ -122,7 +129,7 @@ static int mesh_recv(void *arg, uint32_t *chan, void *buf, size_t cap, size_t *l
             for (unsigned p = 0; p < m->procs; p++)
                 if (m->fd[p] == m->pfd[i].fd) {
                     close(m->fd[p]);
-                    m->fd[p] = -1;
+                    m->fd[p] = PEER_GONE;
                 }
             return -EAGAIN;
         }
