@@ -128,7 +128,8 @@ static void summary(struct strom_debs_run *run, const struct strom_debs_conf *co
            secs > 0 ? st->lines / secs / 1e6 : 0, ru.ru_maxrss / 1024.0, conf->out_dir);
 }
 
-int strom_cmd_run(int argc, char **argv)
+int strom_cli_debs_parse(const char *cmd, int argc, char **argv, struct strom_debs_conf *conf,
+                         struct strom_cli_debs_flags *fl)
 {
     static const struct option opts[] = {
         {"input", required_argument, 0, 'i'},   {"out", required_argument, 0, 'o'},
@@ -139,10 +140,85 @@ int strom_cmd_run(int argc, char **argv)
         {"checkpoint-dir", required_argument, 0, 'C'},
         {"checkpoint-interval", required_argument, 0, 'I'},
         {"help", no_argument, 0, 'h'},          {0, 0, 0, 0}};
-    struct strom_debs_conf conf = {.queries = STROM_DEBS_Q1 | STROM_DEBS_Q2, .t0 = STROM_DEBS_DEFAULT_T0};
-    struct strom_debs_run *run = NULL;
     unsigned long long v;
-    int c, rc, progress = isatty(2), quiet = 0;
+    int c;
+
+    *conf = (struct strom_debs_conf){.queries = STROM_DEBS_Q1 | STROM_DEBS_Q2,
+                                     .t0 = STROM_DEBS_DEFAULT_T0};
+    *fl = (struct strom_cli_debs_flags){.progress = isatty(2)};
+    if (argc < 1 || strcmp(argv[0], "debs14")) {
+        fprintf(stderr, "strom %s: unknown job '%s' (the job is: debs14)\n", cmd,
+                argc < 1 ? "" : argv[0]);
+        return 2;
+    }
+    optind = 1;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        switch (c) {
+        case 'i': conf->input = optarg; break;
+        case 'o': conf->out_dir = optarg; break;
+        case 'q':
+            if (parse_queries(optarg, &conf->queries))
+                return 2;
+            break;
+        case 't':
+            if (strom_cli_parse_u64("--threads", optarg, 1, 1024, &v))
+                return 2;
+            conf->threads = (unsigned)v;
+            break;
+        case 'p':
+            if (strom_cli_parse_u64("--parallelism", optarg, 1, 1024, &v))
+                return 2;
+            conf->parallelism = (unsigned)v;
+            break;
+        case 'z':
+            if (strom_cli_parse_u64("--t0", optarg, 0, UINT32_MAX, &v))
+                return 2;
+            conf->t0 = (uint32_t)v;
+            break;
+        case 'C': conf->checkpoint_dir = optarg; break;
+        case 'I': {
+            char *end;
+            errno = 0;
+            conf->checkpoint_interval = strtod(optarg, &end);
+            if (errno || *end || end == optarg || !(conf->checkpoint_interval > 0) ||
+                conf->checkpoint_interval > 86400) {
+                fprintf(stderr, "strom %s: --checkpoint-interval: '%s' is not a number of "
+                                "seconds between 0 and 86400\n", cmd, optarg);
+                return 2;
+            }
+            break;
+        }
+        case 'P': fl->progress = 1; break;
+        case 'L': conf->latency = 1; break;
+        case 'Q': fl->quiet = 1; break;
+        case 'h': fl->help = 1; return 0;
+        default:
+            if (optopt && strchr("ioqtpzCI", optopt))
+                fprintf(stderr, "strom %s: %s needs a value\n", cmd, argv[optind - 1]);
+            else
+                fprintf(stderr, "strom %s: unknown option '%s' ('strom run debs14 --help' "
+                                "lists the job's options)\n", cmd, argv[optind - 1]);
+            return 2;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "strom %s: unexpected argument '%s'\n", cmd, argv[optind]);
+        return 2;
+    }
+    if (!conf->input || !conf->out_dir) {
+        fprintf(stderr, "strom %s: --input and --out are required\n", cmd);
+        return 2;
+    }
+    return 0;
+}
+
+int strom_cmd_run(int argc, char **argv)
+{
+    struct strom_debs_conf conf;
+    struct strom_cli_debs_flags fl;
+    struct strom_debs_run *run = NULL;
+    int rc, progress, quiet;
     char err[512] = "";
     double t_start;
 
@@ -150,62 +226,14 @@ int strom_cmd_run(int argc, char **argv)
         run_usage(argc < 2 ? stderr : stdout);
         return argc < 2 ? 2 : 0;
     }
-    if (strcmp(argv[1], "debs14")) {
-        fprintf(stderr, "strom run: unknown job '%s' (the job is: debs14)\n", argv[1]);
-        return 2;
+    if ((rc = strom_cli_debs_parse("run", argc - 1, argv + 1, &conf, &fl)))
+        return rc;
+    if (fl.help) {
+        run_usage(stdout);
+        return 0;
     }
-    optind = 2;
-    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        switch (c) {
-        case 'i': conf.input = optarg; break;
-        case 'o': conf.out_dir = optarg; break;
-        case 'q':
-            if (parse_queries(optarg, &conf.queries))
-                return 2;
-            break;
-        case 't':
-            if (strom_cli_parse_u64("--threads", optarg, 1, 1024, &v))
-                return 2;
-            conf.threads = (unsigned)v;
-            break;
-        case 'p':
-            if (strom_cli_parse_u64("--parallelism", optarg, 1, 1024, &v))
-                return 2;
-            conf.parallelism = (unsigned)v;
-            break;
-        case 'z':
-            if (strom_cli_parse_u64("--t0", optarg, 0, UINT32_MAX, &v))
-                return 2;
-            conf.t0 = (uint32_t)v;
-            break;
-        case 'C': conf.checkpoint_dir = optarg; break;
-        case 'I': {
-            char *end;
-            errno = 0;
-            conf.checkpoint_interval = strtod(optarg, &end);
-            if (errno || *end || end == optarg || !(conf.checkpoint_interval > 0) ||
-                conf.checkpoint_interval > 86400) {
-                fprintf(stderr, "strom run: --checkpoint-interval: '%s' is not a number of "
-                                "seconds between 0 and 86400\n", optarg);
-                return 2;
-            }
-            break;
-        }
-        case 'P': progress = 1; break;
-        case 'L': conf.latency = 1; break;
-        case 'Q': quiet = 1; break;
-        case 'h': run_usage(stdout); return 0;
-        default: run_usage(stderr); return 2;
-        }
-    }
-    if (optind < argc) {
-        fprintf(stderr, "strom run: unexpected argument '%s'\n", argv[optind]);
-        return 2;
-    }
-    if (!conf.input || !conf.out_dir) {
-        fprintf(stderr, "strom run: --input and --out are required\n");
-        return 2;
-    }
+    progress = fl.progress;
+    quiet = fl.quiet;
     conf.log = log_line;
     if ((rc = strom_debs_run_new(&run, &conf, err, sizeof err))) {
         fprintf(stderr, "strom run: %s\n", err);

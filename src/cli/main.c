@@ -12,6 +12,12 @@ static const struct strom_cmd commands[] = {
     {"bench", "measure the engine: keyed aggregation at 1 and 2 threads", strom_cmd_bench},
     {"keygen", "make a process's CURVE key pair: strom keygen DIR NAME", strom_cmd_keygen},
     {"netbench", "measure channels between processes, CURVE and insecure", strom_cmd_netbench},
+    {"coordinator", "coordinate a cluster (one is elected through ZooKeeper)",
+     strom_cmd_coordinator},
+    {"worker", "run the parts of cluster jobs assigned to this process", strom_cmd_worker},
+    {"submit", "run a job on the cluster: strom submit --zk ... debs14 ...", strom_cmd_submit},
+    {"status", "show the cluster: coordinator, workers, job, assignment", strom_cmd_status},
+    {"stop", "stop the cluster's job (--shutdown: and its processes)", strom_cmd_stop},
     {"version", "print the version", strom_cmd_version},
 };
 
@@ -19,7 +25,7 @@ static void usage(FILE *f)
 {
     fprintf(f, "usage: strom <command> [options]\n\ncommands:\n");
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
-        fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
+        fprintf(f, "  %-12s %s\n", commands[i].name, commands[i].summary);
     fprintf(f, "\n'strom <command> --help' describes a command's options.\n");
 }
 

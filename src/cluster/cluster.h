@@ -12,6 +12,7 @@
  *   /strom/job                persistent  versioned record: the job's configuration
  *   /strom/assignment         persistent  versioned record: the assignment table
  *   /strom/checkpoints        persistent  versioned record: the newest complete checkpoint
+ *   /strom/reports, /strom/status, /strom/shutdown: see cluster/jobrec.h
  *
  * Every znode carries strom's ACL (zk.h), so that only holders of the cluster secret can
  * read or write any of them. docs/internals/cluster.md has who writes what, and when.

@@ -18,6 +18,7 @@
  *   zk_check members-watch ADDR         print "now N", "join NAME ADDR", "leave NAME" lines
  *   zk_check members ADDR               print the live workers, one "NAME ADDR" a line
  *   zk_check acl ADDR                   outsiders (no auth, wrong secret) are refused
+ *   zk_check outsider ADDR              the same against a live cluster, changing nothing
  *   zk_check chroot ADDR                a session under ADDR/a/chroot
  *   zk_check noserver ADDR MS           connecting where nothing listens fails in time
  *   zk_check expiry ADDR                prints "ready"; stopped (SIGSTOP) longer than the
@@ -864,6 +865,23 @@ static int cmd_acl(const char *addr)
     return 0;
 }
 
+/* Against a live cluster (its job, assignment and workers exist): the raw outsiders of
+ * cmd_acl, without touching anything. */
+static int cmd_outsider(const char *addr)
+{
+    volatile int connected;
+    zhandle_t *zh = raw_connect(addr, &connected);
+    outsider_raw(zh, "no auth");
+    zookeeper_close(zh);
+    zh = raw_connect(addr, &connected);
+    raw_expect(zoo_add_auth(zh, "digest", "strom:guess", 11, NULL, NULL), ZOK, "guess", "add_auth");
+    outsider_raw(zh, "guessed password");
+    zookeeper_close(zh);
+    printf("outsider: no auth and a guessed password refused (read, write, create, delete, "
+           "list, ACL)\n");
+    return 0;
+}
+
 /* ---- chroot ---------------------------------------------------------------------------- */
 
 static int cmd_chroot(const char *addr)
@@ -1033,7 +1051,7 @@ static void usage(void)
     fputs("usage: zk_check sha1 | digest USER:PW | basic ADDR | hold ADDR PATH |\n"
           "       wait-gone ADDR PATH SECS | elect ADDR NAME | leader ADDR |\n"
           "       member ADDR NAME | members-watch ADDR | members ADDR | acl ADDR |\n"
-          "       chroot ADDR | noserver ADDR MS | expiry ADDR\n",
+          "       chroot ADDR | noserver ADDR MS | expiry ADDR | outsider ADDR\n",
           stderr);
     exit(2);
 }
@@ -1068,6 +1086,8 @@ int main(int argc, char **argv)
         return cmd_members(argv[2]);
     if (strcmp(cmd, "acl") == 0 && argc == 3)
         return cmd_acl(argv[2]);
+    if (strcmp(cmd, "outsider") == 0 && argc == 3)
+        return cmd_outsider(argv[2]);
     if (strcmp(cmd, "chroot") == 0 && argc == 3)
         return cmd_chroot(argv[2]);
     if (strcmp(cmd, "noserver") == 0 && argc == 4)

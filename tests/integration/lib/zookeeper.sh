@@ -1,6 +1,6 @@
 # tests/integration/lib/zookeeper.sh: a throwaway ZooKeeper server for one test script.
 #
-# Sourced, not run. The server is standalone, listens on 127.0.0.1 only, keeps its data,
+# Sourced, not run. The server is standalone, listens on 127.0.0.1 only (or ZK_HOST), keeps its data,
 # configuration and log under the directory the test gives, and must not outlive the test:
 # the caller installs a trap that stops it whatever happens.
 #
@@ -24,19 +24,20 @@
 ZK_JAVA=${ZK_JAVA:-java}
 ZK_CLASSPATH=/etc/zookeeper/conf_example:/usr/share/java/zookeeper.jar:/usr/share/java/slf4j-log4j12.jar:/usr/share/java/log4j-1.2.jar
 ZK_START_TIMEOUT=${ZK_START_TIMEOUT:-30}
+ZK_HOST=${ZK_HOST:-127.0.0.1} # the address it listens on (a test's bridge, for namespaces)
 ZK_PID=
 ZK_DIR=
 ZK_WATCHDOG=
 
-# zk_4lw PORT WORD: sends a four-letter word to 127.0.0.1:PORT through bash's /dev/tcp,
+# zk_4lw PORT WORD: sends a four-letter word to $ZK_HOST:PORT through bash's /dev/tcp,
 # prints the answer; fails (without waiting long) when nothing listens.
 zk_4lw() {
-  (exec 3<>"/dev/tcp/127.0.0.1/$1" && printf '%s' "$2" >&3 && timeout 2 cat <&3) 2>/dev/null
+  (exec 3<>"/dev/tcp/$ZK_HOST/$1" && printf '%s' "$2" >&3 && timeout 2 cat <&3) 2>/dev/null
 }
 
-# zk_port_free PORT: nothing accepts connections on 127.0.0.1:PORT
+# zk_port_free PORT: nothing accepts connections on $ZK_HOST:PORT
 zk_port_free() {
-  ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+  ! (exec 3<>"/dev/tcp/$ZK_HOST/$1") 2>/dev/null
 }
 
 zk_log_tail() {
@@ -112,7 +113,7 @@ initLimit=10
 syncLimit=5
 dataDir=$ZK_DIR/data
 clientPort=$port
-clientPortAddress=127.0.0.1
+clientPortAddress=$ZK_HOST
 maxClientCnxns=0
 admin.enableServer=false
 4lw.commands.whitelist=ruok,srvr
@@ -125,11 +126,11 @@ EOF
     rc=0
     _zk_wait "$port" || rc=$?
     if [ $rc -eq 0 ]; then
-      export ZK="127.0.0.1:$port"
+      export ZK="$ZK_HOST:$port"
       return 0
     fi
     if [ $rc -eq 2 ]; then
-      echo "zk_start: no answer from ZooKeeper at 127.0.0.1:$port within ${ZK_START_TIMEOUT}s" >&2
+      echo "zk_start: no answer from ZooKeeper at $ZK_HOST:$port within ${ZK_START_TIMEOUT}s" >&2
       zk_log_tail
       zk_kill
       return 1
