@@ -12,6 +12,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -90,6 +91,9 @@ int main(int argc, char **argv)
             if (c >= 0 && (n == MAXC || (t = tcp_to(atoi(argv[2]))) < 0))
                 close(c);
             else if (c >= 0) {
+                /* small messages go at once, as between the workers themselves */
+                setsockopt(c, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+                setsockopt(t, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
                 pair[n][0] = c;
                 pair[n][1] = t;
                 n++;
