@@ -31,7 +31,7 @@ trap 'exit 130' INT TERM
 t_start=$SECONDS
 
 
-"$strom" gen --houses 1 --hours 8 --seed 5 --dirty 0.01 --out "$tmp/in.csv" 2>/dev/null
+"$strom" gen --houses 1 --hours 5 --seed 5 --dirty 0.01 --out "$tmp/in.csv" 2>/dev/null
 "$strom" run debs14 --input "$tmp/in.csv" --out "$tmp/ref" --threads 2 --quiet
 for n in w1 w2 w3 c1 c2 user; do "$strom" keygen "$tmp/keys" "$n" >/dev/null; done
 "$strom" keygen "$tmp/evekeys" eve >/dev/null # another cluster: its own secret

@@ -56,7 +56,7 @@ for i in 1 2 3; do
   printf -v "WORKER_PREFIX_w$i" '%s' "nsenter --net=$ns"
   printf -v "WORKER_ADDR_w$i" '%s' "tcp://$net.1$i:7100"
 done
-"$strom" gen --houses 1 --hours 8 --seed 7 --dirty 0.01 --out "$tmp/in.csv" 2>/dev/null
+"$strom" gen --houses 1 --hours 5 --seed 7 --dirty 0.01 --out "$tmp/in.csv" 2>/dev/null
 "$strom" run debs14 --input "$tmp/in.csv" --out "$tmp/ref" --threads 2 --quiet
 for n in w1 w2 w3 c1; do "$strom" keygen "$tmp/keys" "$n" >/dev/null; done
 zk_start "$tmp/zk"
