@@ -119,10 +119,11 @@ int strom_job_move_keygroup(struct strom_job *job, const char *name, unsigned kg
  * edges, in the same order) and calls this before start; each runs the instances that
  * place() puts on it and exchanges batches with the others through the transport. A channel
  * is named by its index in the wiring, the same in every process (always below
- * STROM_CHAN_CTL); a channel id with the top bit set (STROM_CHAN_CREDIT) carries flow
- * control (credits) for the channel in the other bits; one with bit 30 set instead
- * (STROM_CHAN_CTL) is a control message of the runtime, its kind in the low bits (the
- * checkpoint protocol, a process's failure: docs/internals/engine.md, "Several processes").
+ * STROM_CHAN_BUNDLE). Three reserved ids ride on the same transport: STROM_CHAN_CREDIT
+ * carries flow control (credits) for channels, STROM_CHAN_BUNDLE several batches of
+ * channels at once, and an id with bit 30 set (STROM_CHAN_CTL) is a control message of the
+ * runtime, its kind in the low bits (the checkpoint protocol, a process's failure:
+ * docs/internals/engine.md, "Several processes").
  * The transport must keep the order of the messages of one process to another, and take
  * send calls from two threads at once (batches go out on one thread, credits and control
  * messages on another).
@@ -135,6 +136,7 @@ int strom_job_move_keygroup(struct strom_job *job, const char *name, unsigned kg
  * a distributed run (STROM_E_BADSTATE). */
 #define STROM_CHAN_CREDIT 0x80000000u
 #define STROM_CHAN_CTL 0x40000000u
+#define STROM_CHAN_BUNDLE 0x20000000u
 struct strom_transport {
     /* One message for process proc; 0 or a negative code. With wait 0 it must not block:
      * -EAGAIN when the message cannot go at once. A process that has ended may have closed

@@ -29,8 +29,8 @@
  * Message (one net channel batch), little endian:
  *
  *   offset  size  field
- *   0       4     runtime channel id (STROM_CHAN_CREDIT set: credits for that channel)
- *   4       n     the runtime's bytes for that id (an encoded batch, 4 bytes of credits):
+ *   0       4     runtime channel id (a data channel, or a reserved id: strom/job.h)
+ *   4       n     the runtime's bytes for that id (a batch, a bundle, credits, control):
  *                 opaque here
  *
  * Receiving. recv looks at every RECV channel that is still open, without waiting, starting

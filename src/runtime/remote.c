@@ -19,9 +19,9 @@
  * Backpressure, per channel, by credits: the sender may have at most ring_batches batches
  * of a channel that the consumer has not yet returned to its free ring; it sends a batch
  * only with a credit, else leaves it on the data ring, which fills, so that the producing
- * instance blocks as in one process. The receiver returns credits (a message on the
- * channel's id with STROM_CHAN_CREDIT set, the count as 4 bytes) as the consumer returns
- * batches. So the receiver never waits for room in a ring (the credits guarantee it), and
+ * instance blocks as in one process. The receiver returns credits (one message to each
+ * process, on STROM_CHAN_CREDIT, with a count for every channel that has some) as the
+ * consumers return batches. So the receiver never waits for room in a ring (the credits guarantee it), and
  * one full channel never holds up the others that share the connection (waiting there
  * deadlocks Q2: q2house holds q2plug's batches until q2global's watermark comes, which
  * would sit behind them). Credits go out without waiting (a transport that is full takes
@@ -31,7 +31,26 @@
  * batch, and the threads stop once every channel they serve has ended (or the job
  * stops).
  *
- * Wire form of a batch (little endian; what a transport carries, with the channel beside):
+ * Bundles: a round of the sender takes what every outbound channel has (and its credits
+ * allow) and packs the batches for one process into one message, so that the many small
+ * batches of a busy job (a watermark-only batch per channel and second, in the DEBS job)
+ * cost one transport message per round, not one each; the busier the job, the fuller the
+ * bundles. A bundle never holds a batch that fills it alone: such a batch goes as itself.
+ *
+ * Wire form of a message of a data channel c (< STROM_CHAN_BUNDLE): one batch of c.
+ * Of a bundle (channel STROM_CHAN_BUNDLE), one or more of:
+ *
+ *   offset  size  field
+ *   0       4     c, the batch's channel (< STROM_CHAN_BUNDLE)
+ *   4       4     k, the batch's length
+ *   8       k     the batch
+ *
+ * Of credits (channel STROM_CHAN_CREDIT), one or more of:
+ *
+ *   0       4     c, a channel the receiver of the credits sends on
+ *   4       4     n (> 0), batches of c the consumer has returned
+ *
+ * Wire form of a batch (little endian):
  *
  *   offset  size  field
  *   0       4     n, events (<= the job's batch_events)
@@ -92,12 +111,20 @@ struct strom_remote {
     struct strom_dist_config cfg;
     _Atomic int32_t *credit; /* per channel: batches the sender may still send */
     uint32_t *acked;         /* per channel: returned batches already credited back */
+    unsigned *in_chans;      /* the inbound channels, grouped by sending process */
+    unsigned n_in;
     pthread_t sender, receiver;
     bool sender_started, receiver_started;
     _Atomic bool sender_done; /* every outbound channel has sent its end (or it failed) */
     _Atomic bool ctl_done;    /* this process's control protocol is over */
     bool peer_failed;         /* the receiver's: an ABORT came (not to be echoed) */
-    uint8_t *sbuf, *rbuf;     /* one encoded message each */
+    uint8_t **sbuf;           /* the sender's: a bundle being filled per process (cap bytes;
+                               * NULL for one this process sends nothing to) */
+    size_t *slen;             /* the sender's: bytes in each process's bundle */
+    unsigned *scount;         /* the sender's: batches in it */
+    uint32_t *sfirst;         /* the sender's: the channel of its first batch */
+    uint8_t *rbuf;            /* the receiver's: one message */
+    uint8_t *cbuf;            /* the receiver's: credits for one process */
     size_t cap;
     pthread_mutex_t out_lock; /* guards the queue of control messages */
     struct ctl_out *out_head, *out_tail;
@@ -145,6 +172,39 @@ int strom_rt__batch_decode(const uint8_t *p, size_t len, unsigned max_events, st
             e->v[k] = (int64_t)strom_le_get64(p + 16 + 8 * k);
     }
     return 0;
+}
+
+int strom_rt__bundle_next(const uint8_t *p, size_t len, size_t *off, uint32_t *chan,
+                          const uint8_t **batch, size_t *blen)
+{
+    uint32_t k;
+    if (*off == len)
+        return 0;
+    if (*off > len || len - *off < 8)
+        return STROM_E_CORRUPT;
+    *chan = strom_le_get32(p + *off);
+    k = strom_le_get32(p + *off + 4);
+    if (*chan >= STROM_CHAN_BUNDLE || k > len - *off - 8)
+        return STROM_E_CORRUPT;
+    *batch = p + *off + 8;
+    *blen = k;
+    *off += 8 + (size_t)k;
+    return 1;
+}
+
+int strom_rt__credits_next(const uint8_t *p, size_t len, size_t *off, uint32_t *chan,
+                           uint32_t *n)
+{
+    if (*off == len)
+        return *off ? 0 : STROM_E_CORRUPT; /* never empty */
+    if (*off > len || len - *off < 8)
+        return STROM_E_CORRUPT;
+    *chan = strom_le_get32(p + *off);
+    *n = strom_le_get32(p + *off + 4);
+    if (*chan >= STROM_CHAN_BUNDLE || !*n)
+        return STROM_E_CORRUPT;
+    *off += 8;
+    return 1;
 }
 
 size_t strom_job_batch_wire_max(const struct strom_job *job)
@@ -269,6 +329,15 @@ int strom_job_set_distributed(struct strom_job *job, const struct strom_dist_con
     return 0;
 }
 
+/* Inbound channel indexes by their sending process, then index. */
+static int by_sender(const void *a, const void *b, void *arg)
+{
+    const struct strom_job *job = arg;
+    unsigned x = *(const unsigned *)a, y = *(const unsigned *)b;
+    unsigned px = job->chans[x]->from->proc, py = job->chans[y]->from->proc;
+    return px != py ? (px < py ? -1 : 1) : (x > y) - (x < y);
+}
+
 bool strom_rt__local(const struct strom_ctx *c)
 {
     return !c->job->remote || c->proc == c->job->remote->cfg.self;
@@ -280,10 +349,10 @@ int strom_rt__remote_place(struct strom_job *job)
     unsigned local = 0;
     if (!r)
         return 0;
-    if (job->n_chans >= STROM_CHAN_CTL) /* the ids above are reserved */
+    if (job->n_chans >= STROM_CHAN_BUNDLE) /* the ids above are reserved */
         return strom_rt__set_error(job, STROM_E_GRAPH,
                                    "%u channels: a distributed run has fewer than %u", job->n_chans,
-                                   STROM_CHAN_CTL);
+                                   STROM_CHAN_BUNDLE);
     /* without checkpoints there is no control protocol to wait for */
     atomic_init(&r->ctl_done, job->cp == NULL);
     for (unsigned i = 0; i < job->n_all; i++) {
@@ -297,15 +366,26 @@ int strom_rt__remote_place(struct strom_job *job)
         c->thread = c->proc == r->cfg.self ? local++ % job->cfg.threads : UINT32_MAX;
     }
     r->cap = strom_job_batch_wire_max(job);
-    if (!(r->sbuf = malloc(r->cap)) || !(r->rbuf = malloc(r->cap)) ||
-        !(r->credit = calloc(job->n_chans + 1, sizeof *r->credit)) ||
-        !(r->acked = calloc(job->n_chans + 1, sizeof *r->acked)))
+    if (!(r->sbuf = calloc(r->cfg.procs, sizeof *r->sbuf)) ||
+        !(r->slen = calloc(r->cfg.procs, sizeof *r->slen)) ||
+        !(r->scount = calloc(r->cfg.procs, sizeof *r->scount)) ||
+        !(r->sfirst = calloc(r->cfg.procs, sizeof *r->sfirst)) || !(r->rbuf = malloc(r->cap)) ||
+        !(r->cbuf = malloc(r->cap)) || !(r->credit = calloc(job->n_chans + 1, sizeof *r->credit)) ||
+        !(r->acked = calloc(job->n_chans + 1, sizeof *r->acked)) ||
+        !(r->in_chans = calloc(job->n_chans + 1, sizeof *r->in_chans)))
         return -ENOMEM;
     for (unsigned i = 0; i < job->n_chans; i++) {
         struct strom_chan *ch = job->chans[i];
         atomic_init(&r->credit[i], (int32_t)job->cfg.ring_batches);
         ch->counted = ch->from->proc != r->cfg.self && ch->to->proc == r->cfg.self;
+        if (ch->counted)
+            r->in_chans[r->n_in++] = i;
+        if (ch->from->proc == r->cfg.self && ch->to->proc != r->cfg.self &&
+            !r->sbuf[ch->to->proc] && !(r->sbuf[ch->to->proc] = malloc(r->cap)))
+            return -ENOMEM;
     }
+    /* credits go out per process: the inbound channels grouped by their sender */
+    qsort_r(r->in_chans, r->n_in, sizeof *r->in_chans, by_sender, job);
     return 0;
 }
 
@@ -330,14 +410,59 @@ static void thread_fail(struct strom_job *job, int rc, const char *what, unsigne
     strom_rt__fail(job, rc);
 }
 
-/* Takes the batches of outbound channels off their rings and sends them, until every
- * outbound channel has sent its end. */
+/* Sends the bundle for process p: a bundle, or its only batch as itself. */
+static int bundle_flush(struct strom_remote *r, unsigned p)
+{
+    int rc = 0;
+
+    if (r->scount[p] == 1)
+        rc = r->cfg.transport.send(r->cfg.transport.arg, p, r->sfirst[p], r->sbuf[p] + 8,
+                                   r->slen[p] - 8, 1);
+    else if (r->scount[p])
+        rc = r->cfg.transport.send(r->cfg.transport.arg, p, STROM_CHAN_BUNDLE, r->sbuf[p],
+                                   r->slen[p], 1);
+    r->slen[p] = 0;
+    r->scount[p] = 0;
+    return rc;
+}
+
+/* Batch b of channel i into the bundle for its process; one too big to share a message goes
+ * as itself, after what the bundle holds. */
+static int bundle_add(struct strom_job *job, unsigned i, const struct strom_batch *b)
+{
+    struct strom_remote *r = job->remote;
+    unsigned p = job->chans[i]->to->proc;
+    size_t need = STROM_BATCH_WIRE_HDR + (size_t)b->n * STROM_EVENT_WIRE;
+    uint8_t *at;
+    int rc;
+
+    if (r->slen[p] + 8 + need > r->cap) {
+        if ((rc = bundle_flush(r, p)))
+            return rc;
+        if (8 + need > r->cap) {
+            strom_rt__batch_encode(b, r->sbuf[p]);
+            return r->cfg.transport.send(r->cfg.transport.arg, p, i, r->sbuf[p], need, 1);
+        }
+    }
+    at = r->sbuf[p] + r->slen[p];
+    strom_le_put32(at, i);
+    strom_le_put32(at + 4, (uint32_t)need);
+    strom_rt__batch_encode(b, at + 8);
+    r->slen[p] += 8 + need;
+    if (!r->scount[p]++)
+        r->sfirst[p] = i;
+    return 0;
+}
+
+/* Takes the batches of outbound channels off their rings and sends them, a bundle per
+ * process and round, until every outbound channel has sent its end. */
 static void *sender_main(void *arg)
 {
     struct strom_job *job = arg;
     struct strom_remote *r = job->remote;
     unsigned idle = 0, left = 0;
     bool *ended = calloc(job->n_chans ? job->n_chans : 1, sizeof *ended);
+    int rc = 0;
 
     if (!ended) {
         thread_fail(job, -ENOMEM, "the sender thread", 0);
@@ -354,10 +479,8 @@ static void *sender_main(void *arg)
                 continue;
             while (atomic_load_explicit(&r->credit[i], memory_order_acquire) > 0 &&
                    (b = strom_ring_pop(&ch->data))) {
-                size_t len = strom_rt__batch_encode(b, r->sbuf);
                 bool end = b->flags & STROM_BATCH_END;
-                int rc =
-                    r->cfg.transport.send(r->cfg.transport.arg, ch->to->proc, i, r->sbuf, len, 1);
+                rc = bundle_add(job, i, b);
                 atomic_fetch_sub_explicit(&r->credit[i], 1, memory_order_relaxed);
                 strom_rt__batch_done(job, ch, b);
                 if (rc) {
@@ -372,6 +495,11 @@ static void *sender_main(void *arg)
                 }
             }
         }
+        for (unsigned p = 0; p < r->cfg.procs; p++)
+            if (r->scount[p] && (rc = bundle_flush(r, p))) {
+                thread_fail(job, rc, "sending batches to another process", r->sfirst[p]);
+                goto out;
+            }
         idle = progress ? 0 : idle + 1;
         if (idle)
             strom_rt__backoff(idle);
@@ -382,34 +510,54 @@ out:
     return NULL;
 }
 
-/* Credits back for the batches that consumers have returned; what the transport cannot
- * take now goes on the next round. */
+/* Sends the credits in r->cbuf (k pairs) to process p and counts them as given; what the
+ * transport cannot take now goes on the next round. */
+static int credits_flush(struct strom_remote *r, unsigned p, size_t k)
+{
+    int rc;
+
+    if (!k)
+        return 0;
+    rc = r->cfg.transport.send(r->cfg.transport.arg, p, STROM_CHAN_CREDIT, r->cbuf, 8 * k, 0);
+    if (rc == -EAGAIN)
+        return 0;
+    /* A sender that has sent its end may be gone before its end is read here: it needs no
+     * more credits. (One that died before its end leaves the channel short of its end,
+     * which the job does not survive.) */
+    if (rc && rc != -EPIPE && rc != -ECONNRESET)
+        return rc;
+    for (size_t j = 0; j < k; j++)
+        r->acked[strom_le_get32(r->cbuf + 8 * j)] += strom_le_get32(r->cbuf + 8 * j + 4);
+    return 0;
+}
+
+/* Credits back for the batches that consumers have returned, one message per process. */
 static int give_credits(struct strom_job *job, const bool *ended)
 {
     struct strom_remote *r = job->remote;
-    for (unsigned i = 0; i < job->n_chans; i++) {
+    size_t k = 0, max = r->cap / 8;
+    unsigned to = 0;
+    int rc;
+
+    for (unsigned j = 0; j < r->n_in; j++) {
+        unsigned i = r->in_chans[j];
         struct strom_chan *ch = job->chans[i];
-        uint32_t ret, n;
-        uint8_t b[4];
-        int rc;
-        if (!ch->counted || ended[i]) /* after its end, the sender needs no credit */
+        uint32_t n;
+        if (ended[i]) /* after its end, the sender needs no credit */
             continue;
-        ret = atomic_load_explicit(&ch->returned, memory_order_acquire);
-        if (!(n = ret - r->acked[i]))
+        if (!(n = atomic_load_explicit(&ch->returned, memory_order_acquire) - r->acked[i]))
             continue;
-        strom_le_put32(b, n);
-        rc = r->cfg.transport.send(r->cfg.transport.arg, ch->from->proc, i | STROM_CHAN_CREDIT, b,
-                                   4, 0);
-        if (rc == -EAGAIN)
-            continue;
-        /* A sender that has sent its end may be gone before its end is read here: it
-         * needs no more credits. (One that died before its end leaves the channel short
-         * of its end, which the job does not survive.) */
-        if (rc && rc != -EPIPE && rc != -ECONNRESET)
-            return rc;
-        r->acked[i] = ret;
+        if (k && (ch->from->proc != to || k == max)) {
+            if ((rc = credits_flush(r, to, k)))
+                return rc;
+            k = 0;
+        }
+        to = ch->from->proc;
+        strom_le_put32(r->cbuf + 8 * k, i);
+        strom_le_put32(r->cbuf + 8 * k + 4, n);
+        k++;
     }
-    return 0;
+    return credits_flush(r, to, k);
 }
 
 /* Sends the queued control messages, in order, until the transport cannot take one now.
@@ -493,6 +641,52 @@ static int on_ctl(struct strom_job *job, uint32_t kind, size_t len)
     return strom_rt__cp_control(job, &m);
 }
 
+/* Credits for this process's outbound channels, len bytes in r->rbuf. */
+static int take_credits(struct strom_job *job, size_t len)
+{
+    struct strom_remote *r = job->remote;
+    size_t off = 0;
+    uint32_t c, n;
+    int rc;
+
+    while ((rc = strom_rt__credits_next(r->rbuf, len, &off, &c, &n)) == 1) {
+        if (c >= job->n_chans || !outbound(r, job->chans[c]) || n > job->cfg.ring_batches)
+            return STROM_E_CORRUPT;
+        atomic_fetch_add_explicit(&r->credit[c], (int32_t)n, memory_order_release);
+    }
+    return rc;
+}
+
+/* A batch of channel chan, len bytes: onto the channel's data ring (the credits leave
+ * room). */
+static int on_batch(struct strom_job *job, bool *ended, unsigned *left, uint32_t chan,
+                    const uint8_t *bytes, size_t len)
+{
+    struct strom_remote *r = job->remote;
+    struct strom_chan *ch;
+    struct strom_batch *b;
+    int rc;
+
+    if (chan >= job->n_chans || !inbound(r, job->chans[chan]) || ended[chan])
+        return STROM_E_CORRUPT; /* a batch for a channel this process does not read */
+    ch = job->chans[chan];
+    if (!(b = strom_rt__batch_get(ch)))
+        return -ENOMEM;
+    if ((rc = strom_rt__batch_decode(bytes, len, job->cfg.batch_events, b))) {
+        strom_rt__batch_done(job, ch, b);
+        return rc;
+    }
+    if (b->flags & STROM_BATCH_END) {
+        ended[chan] = true;
+        (*left)--;
+    }
+    if (strom_ring_push(&ch->data, b)) { /* more batches than credits: a broken peer */
+        free(b);
+        return STROM_E_CORRUPT;
+    }
+    return 0;
+}
+
 /* Takes credits for this process's outbound channels, and batches for its inbound ones,
  * which it pushes onto their rings (the credits leave room), until every inbound channel
  * has received its end and every outbound one has sent it. */
@@ -512,8 +706,6 @@ static void *receiver_main(void *arg)
     for (;;) {
         uint32_t chan = 0;
         size_t len = 0;
-        struct strom_chan *ch;
-        struct strom_batch *b;
         int rc;
         if (stopping(job)) { /* failures below stop the job and come here */
             if (!aborted && atomic_load(&job->result) && !r->peer_failed)
@@ -557,50 +749,29 @@ static void *receiver_main(void *arg)
             thread_fail(job, rc, "receiving from another process", chan);
             continue;
         }
+        if (chan == STROM_CHAN_CREDIT) {
+            if ((rc = take_credits(job, len)))
+                thread_fail(job, rc, "credits for a channel this process does not send on", 0);
+            continue;
+        }
         if (!(chan & STROM_CHAN_CREDIT) && (chan & STROM_CHAN_CTL)) {
-            if ((rc = on_ctl(job, chan & ~STROM_CHAN_CTL, len))) {
+            if ((rc = on_ctl(job, chan & ~STROM_CHAN_CTL, len)))
                 strom_rt__fail(job, rc); /* on_ctl has said why */
-                continue;
-            }
             continue;
         }
-        if (chan & STROM_CHAN_CREDIT) {
-            chan &= ~STROM_CHAN_CREDIT;
-            if (chan >= job->n_chans || !outbound(r, job->chans[chan]) || len != 4) {
-                thread_fail(job, STROM_E_CORRUPT,
-                            "credits for a channel this process does "
-                            "not send on",
-                            chan);
-                continue;
-            }
-            atomic_fetch_add_explicit(&r->credit[chan], (int32_t)strom_le_get32(r->rbuf),
-                                      memory_order_release);
+        if (chan == STROM_CHAN_BUNDLE) {
+            size_t off = 0, blen;
+            const uint8_t *bytes;
+            uint32_t c = 0;
+            while ((rc = strom_rt__bundle_next(r->rbuf, len, &off, &c, &bytes, &blen)) == 1 &&
+                   !(rc = on_batch(job, ended, &left, c, bytes, blen)))
+                ;
+            if (rc < 0)
+                thread_fail(job, rc, "a malformed bundle of batches from another process", c);
             continue;
         }
-        if (chan >= job->n_chans || !inbound(r, job->chans[chan]) || ended[chan]) {
-            thread_fail(job, STROM_E_CORRUPT, "a batch for a channel this process does not read",
-                        chan);
-            continue;
-        }
-        ch = job->chans[chan];
-        if (!(b = strom_rt__batch_get(ch))) {
-            thread_fail(job, -ENOMEM, "receiving a batch", chan);
-            continue;
-        }
-        if ((rc = strom_rt__batch_decode(r->rbuf, len, job->cfg.batch_events, b))) {
-            strom_rt__batch_done(job, ch, b);
+        if ((rc = on_batch(job, ended, &left, chan, r->rbuf, len)))
             thread_fail(job, rc, "a malformed batch from another process", chan);
-            continue;
-        }
-        if (b->flags & STROM_BATCH_END) {
-            ended[chan] = true;
-            left--;
-        }
-        if (strom_ring_push(&ch->data, b)) { /* more batches than credits: a broken peer */
-            free(b);
-            thread_fail(job, STROM_E_CORRUPT, "a batch beyond its channel's credits", chan);
-            continue;
-        }
     }
 out:
     if (!aborted && atomic_load(&job->result) && !r->peer_failed)
@@ -643,8 +814,15 @@ void strom_rt__remote_free(struct strom_job *job)
     struct strom_remote *r = job->remote;
     if (!r)
         return;
+    for (unsigned p = 0; r->sbuf && p < r->cfg.procs; p++)
+        free(r->sbuf[p]);
     free(r->sbuf);
+    free(r->slen);
+    free(r->scount);
+    free(r->sfirst);
     free(r->rbuf);
+    free(r->cbuf);
+    free(r->in_chans);
     free((void *)r->credit);
     free(r->acked);
     while (r->out_head) {

@@ -180,6 +180,14 @@ void strom_rt__remote_free(struct strom_job *job);
 /* The wire form of a batch (the byte table is in remote.c): encode returns the length;
  * decode checks every field against len and the job's batch size, 0 or STROM_E_CORRUPT. */
 size_t strom_rt__batch_encode(const struct strom_batch *b, uint8_t *out);
+/* The next batch of a bundle of len bytes from *off (remote.c): 1 with its channel and
+ * bytes, *off moved past it; 0 at the end; STROM_E_CORRUPT. */
+int strom_rt__bundle_next(const uint8_t *p, size_t len, size_t *off, uint32_t *chan,
+                          const uint8_t **batch, size_t *blen);
+/* The next (channel, count) of a credits message: 1, 0 at the end, STROM_E_CORRUPT (an
+ * empty message is too). */
+int strom_rt__credits_next(const uint8_t *p, size_t len, size_t *off, uint32_t *chan,
+                           uint32_t *n);
 int strom_rt__batch_decode(const uint8_t *p, size_t len, unsigned max_events,
                            struct strom_batch *b);
 #define STROM_BATCH_WIRE_HDR 24
