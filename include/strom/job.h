@@ -31,7 +31,8 @@ struct strom_job_config {
     unsigned threads;        /* worker threads; 0 = one per core */
     unsigned key_groups;     /* G, the maximum parallelism; 0 = 256 */
     unsigned batch_events;   /* events per batch; 0 = 1024 */
-    unsigned ring_batches;   /* capacity of each channel in batches; 0 = 16 */
+    unsigned ring_batches;   /* capacity of each channel in batches; 0 = 16 (8 times that for
+                              * a channel between processes: distributed runs) */
 };
 
 /* Checkpoints for exactly-once processing: every interval seconds the sources inject a
@@ -149,6 +150,10 @@ struct strom_transport {
     int (*recv)(void *arg, uint32_t *chan, void *buf, size_t cap, size_t *len,
                 int timeout_ms);
     void *arg;
+    /* Optional (NULL: recv's short timeouts stand in): makes a recv that waits (or the
+     * next one that would) return -EAGAIN at once; any thread. The runtime calls it when
+     * the consumers have returned enough batches that credits are due. */
+    void (*wake)(void *arg);
 };
 
 struct strom_dist_config {

@@ -307,6 +307,11 @@ int strom_netchan_recv(struct strom_netchan *c, struct strom_net_batch *b, int t
             rc = STROM_E_PEERDEAD;
             break;
         }
+        if (c->kicked && timeout_ms != 0) {
+            c->kicked = 0;
+            rc = -EAGAIN;
+            break;
+        }
         if ((rc = wait_on(c, timeout_ms, &deadline)))
             break;
     }
@@ -344,6 +349,14 @@ int strom_netchan_recv(struct strom_netchan *c, struct strom_net_batch *b, int t
         b->priv_ = in;
     }
     return rc;
+}
+
+void strom_netchan_kick(struct strom_netchan *c)
+{
+    pthread_mutex_lock(&c->net->mu);
+    c->kicked = 1;
+    pthread_cond_broadcast(&c->cond);
+    pthread_mutex_unlock(&c->net->mu);
 }
 
 void strom_net_batch_release(struct strom_net_batch *b)

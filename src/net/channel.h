@@ -147,6 +147,9 @@ int strom_netchan_finish(struct strom_netchan *c, int timeout_ms);
  * sender finished and every batch was delivered; STROM_E_PEERDEAD: none queued and the peer
  * is dead; -ECANCELED. */
 int strom_netchan_recv(struct strom_netchan *c, struct strom_net_batch *b, int timeout_ms);
+/* Receiver: makes a strom_netchan_recv that waits on c (or the next one that would wait)
+ * return -EAGAIN at once, so that its thread can do something else first. Any thread. */
+void strom_netchan_kick(struct strom_netchan *c);
 void strom_net_batch_release(struct strom_net_batch *b);
 
 #endif

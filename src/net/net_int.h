@@ -77,6 +77,7 @@ struct strom_netchan {
     uint64_t ack_sent; /* `consumed` in the last ACK sent */
     size_t ack_bytes;  /* payload bytes taken since the last ACK */
     int ack_wanted, rewind_wanted, where_wanted, gap_suppress, full_dropped, bye_seen;
+    int kicked; /* strom_netchan_kick: the next wait in strom_netchan_recv ends at once */
     uint64_t bye_seq;
 };
 

@@ -190,9 +190,18 @@ static int nt_recv(void *arg, uint32_t *chan, void *buf, size_t cap, size_t *len
     }
 }
 
+/* The receiving thread may be waiting on any open RECV channel: each is kicked. */
+static void nt_wake(void *arg)
+{
+    struct strom_nettrans *t = arg;
+    for (unsigned p = 0; p < t->procs; p++)
+        if (t->rx[p])
+            strom_netchan_kick(t->rx[p]);
+}
+
 void strom_nettrans_transport(struct strom_nettrans *t, struct strom_transport *out)
 {
-    *out = (struct strom_transport){nt_send, nt_recv, t};
+    *out = (struct strom_transport){nt_send, nt_recv, t, nt_wake};
 }
 
 /* ---- the start ---- */

@@ -76,9 +76,9 @@
  *
  * Sizes. A message is the batch plus 4 bytes: the net's max_batch must be at least
  * strom_job_batch_wire_max() + 4 (its default, 4 MiB, is). A net channel's window holds
- * window_batches messages: credits bound the batches in flight per runtime channel to
- * ring_batches, so a window larger than ring_batches times the runtime channels towards one
- * peer never fills; a smaller one only adds backpressure (the sender thread waits).
+ * window_batches messages: credits bound the batches in flight per runtime channel (to 8
+ * times ring_batches: runtime/remote.c), and the sender thread bundles the small ones; a
+ * window that fills only adds backpressure (the sender thread waits).
  */
 #ifndef STROM_NET_NETTRANS_H
 #define STROM_NET_NETTRANS_H

@@ -36,8 +36,13 @@ struct strom_batch *strom_rt__batch_get(struct strom_chan *ch)
 
 void strom_rt__batch_done(struct strom_job *job, struct strom_chan *ch, struct strom_batch *b)
 {
-    if (ch->counted) /* its producer is in another process: the return is a credit */
-        atomic_fetch_add_explicit(&ch->returned, 1, memory_order_release);
+    /* its producer is in another process: the return is a credit, and every so many of
+     * them the receiver thread is woken to send them at once */
+    if (ch->counted &&
+        (atomic_fetch_add_explicit(&ch->returned, 1, memory_order_release) + 1) %
+                job->credit_kick ==
+            0)
+        strom_rt__remote_wake(job);
     if (strom_ring_push(&ch->free, b))
         free(b);
     /* release: whoever sees busy drop to zero sees everything this batch caused */

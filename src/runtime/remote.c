@@ -16,12 +16,14 @@
  *   [op 0] -> data ring -> sender --transport--> receiver -> data ring -> [op 1]
  *            <- free ring <-                                <- free ring <-
  *
- * Backpressure, per channel, by credits: the sender may have at most ring_batches batches
- * of a channel that the consumer has not yet returned to its free ring; it sends a batch
+ * Backpressure, per channel, by credits: the sender may have at most `window` batches of a
+ * channel that the consumer has not yet returned to its free ring (such a channel's rings
+ * are that long: REMOTE_RING_FACTOR times ring_batches); it sends a batch
  * only with a credit, else leaves it on the data ring, which fills, so that the producing
  * instance blocks as in one process. The receiver returns credits (one message to each
  * process, on STROM_CHAN_CREDIT, with a count for every channel that has some) as the
- * consumers return batches. So the receiver never waits for room in a ring (the credits guarantee it), and
+ * consumers return batches; a consumer that has returned a quarter of the window wakes it
+ * (strom_transport's wake), so that credits do not wait for its next round. So the receiver never waits for room in a ring (the credits guarantee it), and
  * one full channel never holds up the others that share the connection (waiting there
  * deadlocks Q2: q2house holds q2plug's batches until q2global's watermark comes, which
  * would sit behind them). Credits go out without waiting (a transport that is full takes
@@ -112,6 +114,7 @@ struct strom_remote {
     _Atomic int32_t *credit; /* per channel: batches the sender may still send */
     uint32_t *acked;         /* per channel: returned batches already credited back */
     unsigned *in_chans;      /* the inbound channels, grouped by sending process */
+    unsigned window;         /* batches a channel between processes holds: its credits */
     unsigned n_in;
     pthread_t sender, receiver;
     bool sender_started, receiver_started;
@@ -131,6 +134,12 @@ struct strom_remote {
 };
 
 #define KNOWN_FLAGS (STROM_BATCH_WM | STROM_BATCH_END | STROM_BATCH_BARRIER)
+#define PEER_GONE_GRACE_MS 1000
+/* A channel between processes has rings (and credits) this many times ring_batches long, at
+ * most REMOTE_RING_MAX: a batch and its credit take a round trip between processes, where
+ * the rings in one process hand a batch over in a moment. */
+#define REMOTE_RING_FACTOR 8
+#define REMOTE_RING_MAX (1u << 16)
 
 size_t strom_rt__batch_encode(const struct strom_batch *b, uint8_t *out)
 {
@@ -374,9 +383,21 @@ int strom_rt__remote_place(struct strom_job *job)
         !(r->acked = calloc(job->n_chans + 1, sizeof *r->acked)) ||
         !(r->in_chans = calloc(job->n_chans + 1, sizeof *r->in_chans)))
         return -ENOMEM;
+    r->window = job->cfg.ring_batches * REMOTE_RING_FACTOR;
+    if (r->window > REMOTE_RING_MAX)
+        r->window = REMOTE_RING_MAX;
     for (unsigned i = 0; i < job->n_chans; i++) {
         struct strom_chan *ch = job->chans[i];
-        atomic_init(&r->credit[i], (int32_t)job->cfg.ring_batches);
+        int rc;
+        if (ch->from->proc != ch->to->proc) {
+            /* a channel between processes: longer rings (still empty), its credits */
+            strom_ring_release(&ch->data);
+            strom_ring_release(&ch->free);
+            if ((rc = strom_ring_init(&ch->data, r->window)) ||
+                (rc = strom_ring_init(&ch->free, r->window)))
+                return rc;
+        }
+        atomic_init(&r->credit[i], (int32_t)r->window);
         ch->counted = ch->from->proc != r->cfg.self && ch->to->proc == r->cfg.self;
         if (ch->counted)
             r->in_chans[r->n_in++] = i;
@@ -384,6 +405,8 @@ int strom_rt__remote_place(struct strom_job *job)
             !r->sbuf[ch->to->proc] && !(r->sbuf[ch->to->proc] = malloc(r->cap)))
             return -ENOMEM;
     }
+    /* a quarter of a channel's credits returned: the receiver thread sends them at once */
+    job->credit_kick = r->window / 4 ? r->window / 4 : 1;
     /* credits go out per process: the inbound channels grouped by their sender */
     qsort_r(r->in_chans, r->n_in, sizeof *r->in_chans, by_sender, job);
     return 0;
@@ -408,6 +431,17 @@ static void thread_fail(struct strom_job *job, int rc, const char *what, unsigne
 {
     strom_rt__set_error(job, rc, "%s (channel %u): %s", what, chan, strom_strerror(rc));
     strom_rt__fail(job, rc);
+}
+
+/* A send failed because the peer has gone (-EPIPE, -ECONNRESET): if it failed, its ABORT
+ * may still be on its way to the receiver thread, whose message (the peer's reason) is the
+ * one to tell; so give it a moment before failing with the lost connection. */
+static void peer_gone_grace(struct strom_job *job, int rc)
+{
+    struct timespec ts = {0, 1000000};
+    for (int k = 0; k < PEER_GONE_GRACE_MS && (rc == -EPIPE || rc == -ECONNRESET) && !stopping(job);
+         k++)
+        nanosleep(&ts, NULL);
 }
 
 /* Sends the bundle for process p: a bundle, or its only batch as itself. */
@@ -484,6 +518,7 @@ static void *sender_main(void *arg)
                 atomic_fetch_sub_explicit(&r->credit[i], 1, memory_order_relaxed);
                 strom_rt__batch_done(job, ch, b);
                 if (rc) {
+                    peer_gone_grace(job, rc);
                     thread_fail(job, rc, "sending a batch to another process", i);
                     goto out;
                 }
@@ -497,6 +532,7 @@ static void *sender_main(void *arg)
         }
         for (unsigned p = 0; p < r->cfg.procs; p++)
             if (r->scount[p] && (rc = bundle_flush(r, p))) {
+                peer_gone_grace(job, rc);
                 thread_fail(job, rc, "sending batches to another process", r->sfirst[p]);
                 goto out;
             }
@@ -650,7 +686,7 @@ static int take_credits(struct strom_job *job, size_t len)
     int rc;
 
     while ((rc = strom_rt__credits_next(r->rbuf, len, &off, &c, &n)) == 1) {
-        if (c >= job->n_chans || !outbound(r, job->chans[c]) || n > job->cfg.ring_batches)
+        if (c >= job->n_chans || !outbound(r, job->chans[c]) || n > r->window)
             return STROM_E_CORRUPT;
         atomic_fetch_add_explicit(&r->credit[c], (int32_t)n, memory_order_release);
     }
@@ -778,6 +814,13 @@ out:
         broadcast_abort(job);
     free(ended);
     return NULL;
+}
+
+void strom_rt__remote_wake(struct strom_job *job)
+{
+    struct strom_remote *r = job->remote;
+    if (r->cfg.transport.wake)
+        r->cfg.transport.wake(r->cfg.transport.arg);
 }
 
 int strom_rt__remote_start(struct strom_job *job)

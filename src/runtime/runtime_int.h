@@ -148,6 +148,7 @@ struct strom_job {
     char errmsg[512];
     struct strom_cp *cp;         /* checkpoints, NULL when off (checkpoint.c) */
     struct strom_remote *remote; /* distributed runs, NULL when not (remote.c) */
+    unsigned credit_kick;        /* distributed: returns of a channel between wakes (remote.c) */
     const char *cp_dir;
     _Atomic uint64_t barrier_req; /* the barrier sources are to inject next, 0 none */
 };
@@ -175,6 +176,7 @@ void strom_rt__backoff(unsigned idle);
 bool strom_rt__local(const struct strom_ctx *c);   /* c runs in this process */
 int strom_rt__remote_place(struct strom_job *job); /* at wiring: every instance's process */
 int strom_rt__remote_start(struct strom_job *job); /* the sender and receiver threads */
+void strom_rt__remote_wake(struct strom_job *job);  /* credits are due: wake the receiver */
 void strom_rt__remote_join(struct strom_job *job);
 void strom_rt__remote_free(struct strom_job *job);
 /* The wire form of a batch (the byte table is in remote.c): encode returns the length;

@@ -6,7 +6,7 @@
  *
  * Threads: send is called from the sender and the receiver thread at once (batches and
  * credits), which is why a message goes out in one sendmsg from the caller's buffers;
- * recv from the receiver thread alone. A peer whose socket reports end-of-file has closed
+ * recv from the receiver thread alone; wake from any (an eventfd in recv's poll set). A peer whose socket reports end-of-file has closed
  * its end (it is done, or gone): it is dropped from the poll set, and a message sent to it
  * afterwards gets -EPIPE, as one sent before would have. A process that has
  * finished closes its sockets without reading the credits still on their way to it; the
@@ -17,6 +17,8 @@
 #include <errno.h>
 #include <poll.h>
 #include <stdlib.h>
+#include <stdint.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -31,7 +33,8 @@
 struct strom_sockmesh {
     unsigned procs;
     int *fd;                /* procs x procs: fd[a * procs + b] is a's end towards b */
-    struct pollfd *pfd;     /* recv's poll set */
+    struct pollfd *pfd;     /* recv's poll set: the peers, then efd */
+    int efd;                /* an eventfd: wake (made in strom_sockmesh_transport) */
 };
 
 int strom_sockmesh_new(struct strom_sockmesh **out, unsigned procs)
@@ -42,11 +45,12 @@ int strom_sockmesh_new(struct strom_sockmesh **out, unsigned procs)
     if (procs == 0 || procs > 1024)
         return STROM_E_INVAL;
     if (!(m = calloc(1, sizeof *m)) || !(m->fd = malloc((size_t)procs * procs * sizeof *m->fd)) ||
-        !(m->pfd = calloc(procs, sizeof *m->pfd))) {
+        !(m->pfd = calloc(procs + 1, sizeof *m->pfd))) {
         strom_sockmesh_free(m);
         return -ENOMEM;
     }
     m->procs = procs;
+    m->efd = -1;
     for (size_t i = 0; i < (size_t)procs * procs; i++)
         m->fd[i] = -1;
     for (unsigned a = 0; a < procs && !rc; a++)
@@ -74,6 +78,8 @@ void strom_sockmesh_free(struct strom_sockmesh *m)
     for (size_t i = 0; m->fd && i < (size_t)m->procs * m->procs; i++)
         if (m->fd[i] >= 0)
             close(m->fd[i]);
+    if (m->efd >= 0)
+        close(m->efd);
     free(m->fd);
     free(m->pfd);
     free(m);
@@ -114,8 +120,14 @@ static int mesh_recv(void *arg, uint32_t *chan, void *buf, size_t cap, size_t *l
             m->pfd[np++] = (struct pollfd){.fd = m->fd[p], .events = POLLIN};
     if (!np)
         return -ECONNRESET;
-    if (poll(m->pfd, np, timeout_ms) <= 0)
+    m->pfd[np] = (struct pollfd){.fd = m->efd, .events = POLLIN};
+    if (poll(m->pfd, np + 1, timeout_ms) <= 0)
         return -EAGAIN;
+    if (m->pfd[np].revents & POLLIN) { /* woken: the caller has something to do first */
+        uint64_t v;
+        (void)!read(m->efd, &v, sizeof v);
+        return -EAGAIN;
+    }
     for (unsigned i = 0; i < np; i++) {
         struct iovec iov[2] = {{chan, 4}, {buf, cap}};
         struct msghdr mh = {.msg_iov = iov, .msg_iovlen = 2};
@@ -143,6 +155,13 @@ static int mesh_recv(void *arg, uint32_t *chan, void *buf, size_t cap, size_t *l
     return -EAGAIN;
 }
 
+static void mesh_wake(void *arg)
+{
+    struct strom_sockmesh *m = arg;
+    uint64_t one = 1;
+    (void)!write(m->efd, &one, sizeof one);
+}
+
 int strom_sockmesh_transport(struct strom_sockmesh *m, unsigned self, struct strom_transport *t)
 {
     unsigned n;
@@ -166,6 +185,8 @@ int strom_sockmesh_transport(struct strom_sockmesh *m, unsigned self, struct str
     for (unsigned b = 0; b < n; b++)
         m->fd[b] = own[b];
     free(own);
-    *t = (struct strom_transport){mesh_send, mesh_recv, m};
+    if (m->efd < 0 && (m->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) < 0)
+        return -errno;
+    *t = (struct strom_transport){mesh_send, mesh_recv, m, mesh_wake};
     return 0;
 }

@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -262,10 +263,23 @@ static struct global *global_get(struct strom_ctx *ctx, int *rc)
  * their own pace, so what one of them says about second t may arrive before what another
  * says about an earlier second; the watermark says when a second is whole. Not state: at
  * every watermark it drains to what lies beyond it, and nothing lies beyond the last
- * watermark when the job is paused. */
+ * watermark when the job is paused.
+ *
+ * A binary min-heap on (second, arrival), so that a watermark costs what it takes out,
+ * whatever waits beyond it (an instance far ahead of the others leaves many seconds
+ * waiting); a second comes out whole, in the order its input arrived. */
+struct pending_ev {
+    int64_t time;
+    uint64_t seq; /* arrival */
+    struct strom_event ev;
+};
+
 struct pending {
-    struct strom_event *ev;
+    struct pending_ev *heap;
     size_t n, cap;
+    uint64_t seq;
+    struct strom_event *cur; /* the second taken out last (pending_take) */
+    size_t cur_n, cur_cap;
 };
 
 static int pending_open(struct strom_ctx *ctx)
@@ -280,10 +294,17 @@ static int pending_open(struct strom_ctx *ctx)
 static void pending_close(struct strom_ctx *ctx)
 {
     struct pending *pd = strom_ctx_local(ctx);
-    if (pd)
-        free(pd->ev);
+    if (pd) {
+        free(pd->heap);
+        free(pd->cur);
+    }
     free(pd);
     strom_ctx_set_local(ctx, NULL);
+}
+
+static bool pending_before(const struct pending_ev *a, const struct pending_ev *b)
+{
+    return a->time != b->time ? a->time < b->time : a->seq < b->seq;
 }
 
 static int pending_process(struct strom_ctx *ctx, const struct strom_event *ev, size_t n)
@@ -293,35 +314,65 @@ static int pending_process(struct strom_ctx *ctx, const struct strom_event *ev, 
         size_t cap = pd->cap ? pd->cap * 2 : 4096;
         while (cap < pd->n + n)
             cap *= 2;
-        struct strom_event *ne = realloc(pd->ev, cap * sizeof *ne);
-        if (!ne)
+        struct pending_ev *nh = realloc(pd->heap, cap * sizeof *nh);
+        if (!nh)
             return -ENOMEM;
-        pd->ev = ne;
+        pd->heap = nh;
         pd->cap = cap;
     }
-    memcpy(pd->ev + pd->n, ev, n * sizeof *ev);
-    pd->n += n;
+    for (size_t e = 0; e < n; e++) {
+        struct pending_ev x = {ev[e].time, pd->seq++, ev[e]};
+        size_t k = pd->n++;
+        while (k > 0 && pending_before(&x, &pd->heap[(k - 1) / 2])) {
+            pd->heap[k] = pd->heap[(k - 1) / 2];
+            k = (k - 1) / 2;
+        }
+        pd->heap[k] = x;
+    }
     return 0;
 }
 
-/* The earliest second of the pending input at or before wm; STROM_TIME_MAX if none. */
-static int64_t pending_next(const struct pending *pd, int64_t wm)
+/* Removes the heap's least entry. */
+static void pending_pop(struct pending *pd)
 {
-    int64_t t = STROM_TIME_MAX;
-    for (size_t k = 0; k < pd->n; k++)
-        if (pd->ev[k].time <= wm && pd->ev[k].time < t)
-            t = pd->ev[k].time;
-    return t;
+    struct pending_ev x = pd->heap[--pd->n];
+    size_t k = 0;
+    for (;;) {
+        size_t c = 2 * k + 1;
+        if (c >= pd->n)
+            break;
+        if (c + 1 < pd->n && pending_before(&pd->heap[c + 1], &pd->heap[c]))
+            c++;
+        if (!pending_before(&pd->heap[c], &x))
+            break;
+        pd->heap[k] = pd->heap[c];
+        k = c;
+    }
+    if (pd->n)
+        pd->heap[k] = x;
 }
 
-/* Drops the pending input of second t. */
-static void pending_drop(struct pending *pd, int64_t t)
+/* Takes out the input of the earliest pending second t <= wm, into pd->cur in the order it
+ * arrived: 1 with *t, 0 when there is none, or -ENOMEM. */
+static int pending_take(struct pending *pd, int64_t wm, int64_t *t)
 {
-    size_t kept = 0;
-    for (size_t k = 0; k < pd->n; k++)
-        if (pd->ev[k].time != t)
-            pd->ev[kept++] = pd->ev[k];
-    pd->n = kept;
+    if (!pd->n || pd->heap[0].time > wm)
+        return 0;
+    *t = pd->heap[0].time;
+    pd->cur_n = 0;
+    while (pd->n && pd->heap[0].time == *t) {
+        if (pd->cur_n == pd->cur_cap) {
+            size_t cap = pd->cur_cap ? 2 * pd->cur_cap : 256;
+            struct strom_event *nc = realloc(pd->cur, cap * sizeof *nc);
+            if (!nc)
+                return -ENOMEM;
+            pd->cur = nc;
+            pd->cur_cap = cap;
+        }
+        pd->cur[pd->cur_n++] = pd->heap[0].ev;
+        pending_pop(pd);
+    }
+    return 1;
 }
 
 /* Applies the readings that enter and leave at second t; 1 in *distinct when one enters
@@ -330,11 +381,9 @@ static int global_apply(struct strom_ctx *ctx, struct global *g, const struct pe
                         int64_t t, int *distinct)
 {
     int rc = 0;
-    for (size_t k = 0; k < pd->n && !rc; k++) {
-        const struct strom_event *ev = &pd->ev[k];
+    for (size_t k = 0; k < pd->cur_n && !rc; k++) {
+        const struct strom_event *ev = &pd->cur[k];
         uint64_t v = (uint64_t)ev->v[1];
-        if (ev->time != t)
-            continue;
         if (ev->v[0] == Q2G_ADD) {
             *distinct = 1;
             for (int w = 0; w < STROM_Q2_WINDOWS && !rc; w++)
@@ -364,11 +413,10 @@ static int q2global_watermark(struct strom_ctx *ctx, int64_t wm)
         return 0;
     if (!(g = global_get(ctx, &rc)))
         return rc;
-    while ((t = pending_next(pd, wm)) != STROM_TIME_MAX) {
+    while ((rc = pending_take(pd, wm, &t)) == 1) {
         int distinct = 0;
         if ((rc = global_apply(ctx, g, pd, t, &distinct)))
             return rc;
-        pending_drop(pd, t);
         if (!distinct || t <= g->last_eval)
             continue;
         g->last_eval = t;
@@ -381,7 +429,7 @@ static int q2global_watermark(struct strom_ctx *ctx, int64_t wm)
                 return rc;
         }
     }
-    return 0;
+    return rc;
 }
 
 /* global record: i64 last_eval, then per window the fenwick encoding. */
@@ -510,21 +558,20 @@ static int judge_house(void *arg, uint64_t key, uint64_t ns, void *recp)
 }
 
 /* Applies the buffered input up to the watermark, one second at a time: the second's
- * changes, then its global medians. Within a second the order does not matter (a plug has
- * one change per window and second, from the one q2plug instance that owns it), so this
- * needs no sort: a few scans, one per second the watermark passed (usually one or two). */
+ * changes, then its global medians (each in the order it arrived). */
 static int q2house_watermark(struct strom_ctx *ctx, int64_t wm)
 {
     struct pending *pd = strom_ctx_local(ctx);
     int64_t t;
     int rc = 0;
 
-    while ((t = pending_next(pd, wm)) != STROM_TIME_MAX) {
+    while ((rc = pending_take(pd, wm, &t)) == 1) {
+        rc = 0;
         for (int pass = 0; pass < 2 && !rc; pass++)
-            for (size_t k = 0; k < pd->n && !rc; k++) {
-                const struct strom_event *ev = &pd->ev[k];
+            for (size_t k = 0; k < pd->cur_n && !rc; k++) {
+                const struct strom_event *ev = &pd->cur[k];
                 int global = (ev->v[0] & STROM_Q2_GLOBAL_TAG) != 0;
-                if (ev->time != t || global != pass)
+                if (global != pass)
                     continue;
                 if (global) {
                     struct judge j = {ctx, ev->time, ev->v[1], (int)(ev->v[0] & 1)};
@@ -535,9 +582,8 @@ static int q2house_watermark(struct strom_ctx *ctx, int64_t wm)
             }
         if (rc)
             return rc;
-        pending_drop(pd, t); /* the second just applied */
     }
-    return 0;
+    return rc;
 }
 
 /* house record: 2 x i64 last, u32 plugs, per plug (ascending id): u64 id, 2 x i64 m. */
