@@ -38,11 +38,11 @@ void strom_rt__batch_done(struct strom_job *job, struct strom_chan *ch, struct s
 {
     /* its producer is in another process: the return is a credit, and every so many of
      * them the receiver thread is woken to send them at once */
-    if (ch->counted &&
-        (atomic_fetch_add_explicit(&ch->returned, 1, memory_order_release) + 1) %
-                job->credit_kick ==
-            0)
-        strom_rt__remote_wake(job);
+    if (ch->counted) {
+        uint32_t ret = atomic_fetch_add_explicit(&ch->returned, 1, memory_order_release) + 1;
+        if (ret % job->credit_kick == 0)
+            strom_rt__remote_wake(job);
+    }
     if (strom_ring_push(&ch->free, b))
         free(b);
     /* release: whoever sees busy drop to zero sees everything this batch caused */

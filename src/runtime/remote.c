@@ -23,15 +23,14 @@
  * instance blocks as in one process. The receiver returns credits (one message to each
  * process, on STROM_CHAN_CREDIT, with a count for every channel that has some) as the
  * consumers return batches; a consumer that has returned a quarter of the window wakes it
- * (strom_transport's wake), so that credits do not wait for its next round. So the receiver never waits for room in a ring (the credits guarantee it), and
- * one full channel never holds up the others that share the connection (waiting there
- * deadlocks Q2: q2house holds q2plug's batches until q2global's watermark comes, which
- * would sit behind them). Credits go out without waiting (a transport that is full takes
- * them later), so that two receivers never wait for each other.
- * Order: the transport keeps the order of one process's messages to another, and one
- * thread sends and one receives, so every channel stays FIFO; a channel ends with its END
- * batch, and the threads stop once every channel they serve has ended (or the job
- * stops).
+ * (strom_transport's wake), so that credits do not wait for its next round. So the receiver never
+ * waits for room in a ring (the credits guarantee it), and one full channel never holds up the
+ * others that share the connection (waiting there deadlocks Q2: q2house holds q2plug's batches
+ * until q2global's watermark comes, which would sit behind them). Credits go out without waiting (a
+ * transport that is full takes them later), so that two receivers never wait for each other. Order:
+ * the transport keeps the order of one process's messages to another, and one thread sends and one
+ * receives, so every channel stays FIFO; a channel ends with its END batch, and the threads stop
+ * once every channel they serve has ended (or the job stops).
  *
  * Bundles: a round of the sender takes what every outbound channel has (and its credits
  * allow) and packs the batches for one process into one message, so that the many small
@@ -201,8 +200,7 @@ int strom_rt__bundle_next(const uint8_t *p, size_t len, size_t *off, uint32_t *c
     return 1;
 }
 
-int strom_rt__credits_next(const uint8_t *p, size_t len, size_t *off, uint32_t *chan,
-                           uint32_t *n)
+int strom_rt__credits_next(const uint8_t *p, size_t len, size_t *off, uint32_t *chan, uint32_t *n)
 {
     if (*off == len)
         return *off ? 0 : STROM_E_CORRUPT; /* never empty */

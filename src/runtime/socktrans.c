@@ -6,10 +6,10 @@
  *
  * Threads: send is called from the sender and the receiver thread at once (batches and
  * credits), which is why a message goes out in one sendmsg from the caller's buffers;
- * recv from the receiver thread alone; wake from any (an eventfd in recv's poll set). A peer whose socket reports end-of-file has closed
- * its end (it is done, or gone): it is dropped from the poll set, and a message sent to it
- * afterwards gets -EPIPE, as one sent before would have. A process that has
- * finished closes its sockets without reading the credits still on their way to it; the
+ * recv from the receiver thread alone; wake from any (an eventfd in recv's poll set). A peer whose
+ * socket reports end-of-file has closed its end (it is done, or gone): it is dropped from the poll
+ * set, and a message sent to it afterwards gets -EPIPE, as one sent before would have. A process
+ * that has finished closes its sockets without reading the credits still on their way to it; the
  * kernel reports that to the peer once, as ECONNRESET, ahead of the messages the finished
  * process sent before it closed, which are still read. A process that still expects
  * something once every peer has gone gets -ECONNRESET.
@@ -32,9 +32,9 @@
 
 struct strom_sockmesh {
     unsigned procs;
-    int *fd;                /* procs x procs: fd[a * procs + b] is a's end towards b */
-    struct pollfd *pfd;     /* recv's poll set: the peers, then efd */
-    int efd;                /* an eventfd: wake (made in strom_sockmesh_transport) */
+    int *fd;            /* procs x procs: fd[a * procs + b] is a's end towards b */
+    struct pollfd *pfd; /* recv's poll set: the peers, then efd */
+    int efd;            /* an eventfd: wake (made in strom_sockmesh_transport) */
 };
 
 int strom_sockmesh_new(struct strom_sockmesh **out, unsigned procs)
@@ -109,8 +109,7 @@ static int mesh_send(void *arg, unsigned proc, uint32_t chan, const void *bytes,
     }
 }
 
-static int mesh_recv(void *arg, uint32_t *chan, void *buf, size_t cap, size_t *len,
-                     int timeout_ms)
+static int mesh_recv(void *arg, uint32_t *chan, void *buf, size_t cap, size_t *len, int timeout_ms)
 {
     struct strom_sockmesh *m = arg;
     unsigned np = 0;
