@@ -265,21 +265,18 @@ static struct global *global_get(struct strom_ctx *ctx, int *rc)
  * every watermark it drains to what lies beyond it, and nothing lies beyond the last
  * watermark when the job is paused.
  *
- * A binary min-heap on (second, arrival), so that a watermark costs what it takes out,
- * whatever waits beyond it (an instance far ahead of the others leaves many seconds
- * waiting); a second comes out whole, in the order its input arrived. */
-struct pending_ev {
-    int64_t time;
-    uint64_t seq; /* arrival */
-    struct strom_event ev;
-};
-
+ * At a watermark one pass takes out what it covers (in the order it arrived) and keeps the
+ * rest; the part taken out is then applied one second at a time. So a watermark costs one
+ * pass over what waits, whatever lies beyond it (an instance far ahead of the others leaves
+ * many seconds waiting), and nothing when the earliest waiting second is beyond it. */
 struct pending {
-    struct pending_ev *heap;
+    struct strom_event *ev;
     size_t n, cap;
-    uint64_t seq;
-    struct strom_event *cur; /* the second taken out last (pending_take) */
+    int64_t min;             /* the earliest second waiting (when n) */
+    struct strom_event *cur; /* taken out by the last watermark (pending_take) */
     size_t cur_n, cur_cap;
+    uint32_t *order; /* cur's positions by (second, position), when not already in order */
+    size_t order_cap;
 };
 
 static int pending_open(struct strom_ctx *ctx)
@@ -295,93 +292,122 @@ static void pending_close(struct strom_ctx *ctx)
 {
     struct pending *pd = strom_ctx_local(ctx);
     if (pd) {
-        free(pd->heap);
+        free(pd->ev);
         free(pd->cur);
+        free(pd->order);
     }
     free(pd);
     strom_ctx_set_local(ctx, NULL);
 }
 
-static bool pending_before(const struct pending_ev *a, const struct pending_ev *b)
+static int grow(void **p, size_t *cap, size_t need, size_t size)
 {
-    return a->time != b->time ? a->time < b->time : a->seq < b->seq;
+    size_t c = *cap ? *cap : 4096;
+    void *np;
+    if (need <= *cap)
+        return 0;
+    while (c < need)
+        c *= 2;
+    if (!(np = realloc(*p, c * size)))
+        return -ENOMEM;
+    *p = np;
+    *cap = c;
+    return 0;
 }
 
 static int pending_process(struct strom_ctx *ctx, const struct strom_event *ev, size_t n)
 {
     struct pending *pd = strom_ctx_local(ctx);
-    if (pd->n + n > pd->cap) {
-        size_t cap = pd->cap ? pd->cap * 2 : 4096;
-        while (cap < pd->n + n)
-            cap *= 2;
-        struct pending_ev *nh = realloc(pd->heap, cap * sizeof *nh);
-        if (!nh)
-            return -ENOMEM;
-        pd->heap = nh;
-        pd->cap = cap;
-    }
-    for (size_t e = 0; e < n; e++) {
-        struct pending_ev x = {ev[e].time, pd->seq++, ev[e]};
-        size_t k = pd->n++;
-        while (k > 0 && pending_before(&x, &pd->heap[(k - 1) / 2])) {
-            pd->heap[k] = pd->heap[(k - 1) / 2];
-            k = (k - 1) / 2;
+    if (grow((void **)&pd->ev, &pd->cap, pd->n + n, sizeof *pd->ev))
+        return -ENOMEM;
+    if (!pd->n)
+        pd->min = STROM_TIME_MAX;
+    for (size_t e = 0; e < n; e++)
+        if (ev[e].time < pd->min)
+            pd->min = ev[e].time;
+    memcpy(pd->ev + pd->n, ev, n * sizeof *ev);
+    pd->n += n;
+    return 0;
+}
+
+static int by_time_then_position(const void *a, const void *b, void *arg)
+{
+    const struct strom_event *cur = arg;
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    if (cur[x].time != cur[y].time)
+        return cur[x].time < cur[y].time ? -1 : 1;
+    return (x > y) - (x < y);
+}
+
+/* Takes out the input up to wm into pd->cur, in arrival order, and, when its seconds are
+ * not already in order, sorts pd->order by (second, arrival): 0 or -ENOMEM. */
+static int pending_take(struct pending *pd, int64_t wm)
+{
+    size_t kept = 0;
+    int64_t min = STROM_TIME_MAX;
+    bool sorted = true;
+
+    pd->cur_n = 0;
+    if (!pd->n || pd->min > wm)
+        return 0;
+    if (grow((void **)&pd->cur, &pd->cur_cap, pd->n, sizeof *pd->cur))
+        return -ENOMEM;
+    for (size_t k = 0; k < pd->n; k++) {
+        const struct strom_event *e = &pd->ev[k];
+        if (e->time <= wm) {
+            if (pd->cur_n && e->time < pd->cur[pd->cur_n - 1].time)
+                sorted = false;
+            pd->cur[pd->cur_n++] = *e;
+        } else {
+            if (e->time < min)
+                min = e->time;
+            pd->ev[kept++] = *e;
         }
-        pd->heap[k] = x;
+    }
+    pd->n = kept;
+    pd->min = min;
+    if (sorted)
+        return 0;
+    if (pd->cur_n > UINT32_MAX ||
+        grow((void **)&pd->order, &pd->order_cap, pd->cur_n, sizeof *pd->order))
+        return -ENOMEM;
+    for (size_t k = 0; k < pd->cur_n; k++)
+        pd->order[k] = (uint32_t)k;
+    qsort_r(pd->order, pd->cur_n, sizeof *pd->order, by_time_then_position, pd->cur);
+    {
+        /* cur itself in that order (the order array was only the means) */
+        struct strom_event *sortedv = malloc(pd->cur_n * sizeof *sortedv);
+        if (!sortedv)
+            return -ENOMEM;
+        for (size_t k = 0; k < pd->cur_n; k++)
+            sortedv[k] = pd->cur[pd->order[k]];
+        memcpy(pd->cur, sortedv, pd->cur_n * sizeof *sortedv);
+        free(sortedv);
     }
     return 0;
 }
 
-/* Removes the heap's least entry. */
-static void pending_pop(struct pending *pd)
+/* The next second of pd->cur from *at (cur in order of seconds): 1 with its span [*at, *end),
+ * or 0 at the end. */
+static int pending_second(const struct pending *pd, size_t at, size_t *end)
 {
-    struct pending_ev x = pd->heap[--pd->n];
-    size_t k = 0;
-    for (;;) {
-        size_t c = 2 * k + 1;
-        if (c >= pd->n)
-            break;
-        if (c + 1 < pd->n && pending_before(&pd->heap[c + 1], &pd->heap[c]))
-            c++;
-        if (!pending_before(&pd->heap[c], &x))
-            break;
-        pd->heap[k] = pd->heap[c];
-        k = c;
-    }
-    if (pd->n)
-        pd->heap[k] = x;
-}
-
-/* Takes out the input of the earliest pending second t <= wm, into pd->cur in the order it
- * arrived: 1 with *t, 0 when there is none, or -ENOMEM. */
-static int pending_take(struct pending *pd, int64_t wm, int64_t *t)
-{
-    if (!pd->n || pd->heap[0].time > wm)
+    size_t k = at;
+    if (at >= pd->cur_n)
         return 0;
-    *t = pd->heap[0].time;
-    pd->cur_n = 0;
-    while (pd->n && pd->heap[0].time == *t) {
-        if (pd->cur_n == pd->cur_cap) {
-            size_t cap = pd->cur_cap ? 2 * pd->cur_cap : 256;
-            struct strom_event *nc = realloc(pd->cur, cap * sizeof *nc);
-            if (!nc)
-                return -ENOMEM;
-            pd->cur = nc;
-            pd->cur_cap = cap;
-        }
-        pd->cur[pd->cur_n++] = pd->heap[0].ev;
-        pending_pop(pd);
-    }
+    while (k < pd->cur_n && pd->cur[k].time == pd->cur[at].time)
+        k++;
+    *end = k;
     return 1;
 }
 
-/* Applies the readings that enter and leave at second t; 1 in *distinct when one enters
- * (t is then a distinct second). */
+/* Applies the readings that enter and leave at second t, pd->cur[at, end); 1 in *distinct
+ * when one enters (t is then a distinct second). */
 static int global_apply(struct strom_ctx *ctx, struct global *g, const struct pending *pd,
-                        int64_t t, int *distinct)
+                        size_t at, size_t end, int *distinct)
 {
+    int64_t t = pd->cur[at].time;
     int rc = 0;
-    for (size_t k = 0; k < pd->cur_n && !rc; k++) {
+    for (size_t k = at; k < end && !rc; k++) {
         const struct strom_event *ev = &pd->cur[k];
         uint64_t v = (uint64_t)ev->v[1];
         if (ev->v[0] == Q2G_ADD) {
@@ -406,16 +432,19 @@ static int q2global_watermark(struct strom_ctx *ctx, int64_t wm)
 {
     struct pending *pd = strom_ctx_local(ctx);
     int rc = 0;
-    int64_t t;
+    size_t at, end;
     struct global *g;
 
-    if (!pd->n)
+    if (!pd->n || pd->min > wm)
         return 0;
     if (!(g = global_get(ctx, &rc)))
         return rc;
-    while ((rc = pending_take(pd, wm, &t)) == 1) {
+    if ((rc = pending_take(pd, wm)))
+        return rc;
+    for (at = 0; pending_second(pd, at, &end); at = end) {
+        int64_t t = pd->cur[at].time;
         int distinct = 0;
-        if ((rc = global_apply(ctx, g, pd, t, &distinct)))
+        if ((rc = global_apply(ctx, g, pd, at, end, &distinct)))
             return rc;
         if (!distinct || t <= g->last_eval)
             continue;
@@ -429,7 +458,7 @@ static int q2global_watermark(struct strom_ctx *ctx, int64_t wm)
                 return rc;
         }
     }
-    return rc;
+    return 0;
 }
 
 /* global record: i64 last_eval, then per window the fenwick encoding. */
@@ -562,13 +591,14 @@ static int judge_house(void *arg, uint64_t key, uint64_t ns, void *recp)
 static int q2house_watermark(struct strom_ctx *ctx, int64_t wm)
 {
     struct pending *pd = strom_ctx_local(ctx);
-    int64_t t;
-    int rc = 0;
+    size_t at, end;
+    int rc;
 
-    while ((rc = pending_take(pd, wm, &t)) == 1) {
-        rc = 0;
+    if ((rc = pending_take(pd, wm)))
+        return rc;
+    for (at = 0; pending_second(pd, at, &end); at = end) {
         for (int pass = 0; pass < 2 && !rc; pass++)
-            for (size_t k = 0; k < pd->cur_n && !rc; k++) {
+            for (size_t k = at; k < end && !rc; k++) {
                 const struct strom_event *ev = &pd->cur[k];
                 int global = (ev->v[0] & STROM_Q2_GLOBAL_TAG) != 0;
                 if (global != pass)
@@ -583,7 +613,7 @@ static int q2house_watermark(struct strom_ctx *ctx, int64_t wm)
         if (rc)
             return rc;
     }
-    return rc;
+    return 0;
 }
 
 /* house record: 2 x i64 last, u32 plugs, per plug (ascending id): u64 id, 2 x i64 m. */
