@@ -275,7 +275,7 @@ struct pending {
     int64_t min;             /* the earliest second waiting (when n) */
     struct strom_event *cur; /* taken out by the last watermark (pending_take) */
     size_t cur_n, cur_cap;
-    uint32_t *order; /* cur's positions by (second, position), when not already in order */
+    uint32_t *order; /* sorting cur by (second, position), when not already in order */
     size_t order_cap;
 };
 
@@ -374,16 +374,10 @@ static int pending_take(struct pending *pd, int64_t wm)
     for (size_t k = 0; k < pd->cur_n; k++)
         pd->order[k] = (uint32_t)k;
     qsort_r(pd->order, pd->cur_n, sizeof *pd->order, by_time_then_position, pd->cur);
-    {
-        /* cur itself in that order (the order array was only the means) */
-        struct strom_event *sortedv = malloc(pd->cur_n * sizeof *sortedv);
-        if (!sortedv)
-            return -ENOMEM;
-        for (size_t k = 0; k < pd->cur_n; k++)
-            sortedv[k] = pd->cur[pd->order[k]];
-        memcpy(pd->cur, sortedv, pd->cur_n * sizeof *sortedv);
-        free(sortedv);
-    }
+    /* cur in that order, gathered in ev's free tail (ev held all of cur a moment ago) */
+    for (size_t k = 0; k < pd->cur_n; k++)
+        pd->ev[kept + k] = pd->cur[pd->order[k]];
+    memcpy(pd->cur, pd->ev + kept, pd->cur_n * sizeof *pd->cur);
     return 0;
 }
 

@@ -1,6 +1,6 @@
 /* Channels under trouble (net/channel.h): backpressure from a receiver that stops reading,
  * a client whose key is not allowed, a byte altered in flight, a dead peer, and insecure
- * mode with its warnings. */
+ * mode with its warnings; and a receiver's wait cut short by strom_netchan_kick. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -359,6 +359,46 @@ static void test_insecure_client_refused(void **st)
     assert_int_equal(s.frames_in, 0);
 }
 
+static void *kick_later(void *arg)
+{
+    struct timespec ts = {0, 200 * 1000000L};
+    nanosleep(&ts, NULL);
+    strom_netchan_kick(arg);
+    return NULL;
+}
+
+/* A kick ends a wait in recv at once (-EAGAIN), or the next wait if none is under way; a
+ * recv that does not wait leaves it; once used, batches flow as before. */
+static void test_kick(void **st)
+{
+    struct world *w = *st;
+    struct strom_net_config extra = {0};
+    struct strom_net_batch b;
+    uint8_t buf[8] = {7};
+    pthread_t th;
+    double t;
+
+    pair(w, &extra, w->keys, "tx", 0, 0);
+    assert_int_equal(pthread_create(&th, NULL, kick_later, w->rc), 0);
+    t = now_ms();
+    assert_int_equal(strom_netchan_recv(w->rc, &b, 10000), -EAGAIN);
+    t = now_ms() - t;
+    pthread_join(th, NULL);
+    assert_true(t >= 150 && t < 5000);
+
+    strom_netchan_kick(w->rc);
+    assert_int_equal(strom_netchan_recv(w->rc, &b, 0), -EAGAIN);
+    t = now_ms();
+    assert_int_equal(strom_netchan_recv(w->rc, &b, 10000), -EAGAIN);
+    assert_true(now_ms() - t < 1000);
+
+    assert_int_equal(strom_netchan_send(w->tc, buf, sizeof buf, 5000), 0);
+    assert_int_equal(strom_netchan_recv(w->rc, &b, 10000), 0);
+    assert_int_equal(b.len, sizeof buf);
+    assert_int_equal(((const uint8_t *)b.data)[0], 7);
+    strom_net_batch_release(&b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -369,6 +409,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_dead_peer, setup, teardown),
         cmocka_unit_test_setup_teardown(test_insecure_warns, setup, teardown),
         cmocka_unit_test_setup_teardown(test_insecure_client_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_kick, setup, teardown),
     };
     signal(SIGPIPE, SIG_IGN);
     return cmocka_run_group_tests(tests, NULL, NULL);
